@@ -1,0 +1,68 @@
+"""The ``carehub`` command.
+
+Every subcommand lives in its own module under ``gateway/commands/`` with two
+functions, ``add_arguments(parser)`` and ``run(args) -> int``. Modules import
+their heavy dependencies inside ``run`` so that ``carehub --help`` stays quick on
+a Pi. Commands that start simulators are the only ones allowed to import
+``simulators`` (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+# (words, module, one-line help)
+COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("run",), "gateway.commands.run", "run the hub daemon"),
+    (("demo",), "gateway.commands.demo", "run everything on simulated hardware"),
+    (("config", "check"), "gateway.commands.config_check", "validate a config file"),
+    (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
+    (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
+    (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
+    (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate a BLE wearable"),
+    (("replay", "wearable"), "gateway.commands.replay_wearable", "replay accelerometer trials"),
+    (("replay", "home"), "gateway.commands.replay_home", "replay a home event log"),
+    (("eval", "fall"), "gateway.commands.eval_fall", "evaluate fall detection on trials"),
+    (("eval", "home"), "gateway.commands.eval_home", "evaluate home monitoring on an event log"),
+    (("train", "fall"), "gateway.commands.train_fall", "fit the fall detector's parameters"),
+    (("setup-code",), "gateway.commands.setup_code", "print the one-time setup code"),
+    (("doctor",), "gateway.commands.doctor", "check this hub and say what to fix"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carehub", description="In-home safety gateway")
+    groups: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {
+        (): parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    }
+    for words, module_name, help_text in COMMANDS:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        for depth in range(1, len(words)):
+            prefix = words[:depth]
+            if prefix not in groups:
+                sub = groups[prefix[:-1]].add_parser(prefix[-1], help=f"{prefix[-1]} commands")
+                groups[prefix] = sub.add_subparsers(
+                    dest="_".join(prefix) + "_command", metavar="COMMAND", required=True
+                )
+        module = importlib.import_module(module_name)
+        p = groups[words[:-1]].add_parser(words[-1], help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

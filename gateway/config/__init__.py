@@ -1,0 +1,92 @@
+"""Loading, validating and atomically saving the hub's TOML configuration."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from gateway.config.schema import (
+    Config,
+    ConfigError,
+    FieldError,
+    secret_paths,
+    to_data,
+    validate,
+)
+
+DEFAULT_PATH = Path("/etc/carehub/carehub.toml")
+
+__all__ = [
+    "DEFAULT_PATH",
+    "Config",
+    "ConfigError",
+    "FieldError",
+    "load",
+    "merge",
+    "save_atomic",
+    "secret_paths",
+    "to_data",
+    "validate",
+]
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a TOML file. Raises ConfigError (with key paths) or OSError."""
+    raw = Path(path).read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([FieldError("<file>", str(path), f"UTF-8 text ({exc.reason})")]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([FieldError("<file>", str(path), f"valid TOML ({exc})")]) from exc
+    return validate(data)
+
+
+def merge(cfg: Config, changes: dict[str, Any]) -> Config:
+    """Apply nested ``changes`` (same shape as the file) to ``cfg`` and re-validate all of it."""
+    data = to_data(cfg)
+    _deep_update(data, changes)
+    return validate(data)
+
+
+def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:
+    for key, value in src.items():
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _deep_update(dst[key], value)
+        else:
+            dst[key] = value
+
+
+def save_atomic(cfg: Config, path: str | os.PathLike[str]) -> None:
+    """Write ``cfg`` so that a power cut leaves either the old or the new file.
+
+    Temp file in the same directory, fsync, keep the previous copy as ``.bak``,
+    rename over, fsync the directory.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        # The previous copy is itself written atomically, so at every instant the
+        # directory holds a complete carehub.toml.
+        _write_replace(target.with_name(target.name + ".bak"), target.read_bytes())
+    _write_replace(target, tomli_w.dumps(to_data(cfg)).encode("utf-8"))
+
+
+def _write_replace(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    dfd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)

@@ -1,0 +1,304 @@
+"""The hub's durable memory: one SQLite file.
+
+WAL with ``synchronous=FULL``: a commit returns only once it is on the SD card,
+so an alert that has been stored survives a power cut (ARCHITECTURE.md,
+"Durability"). Everything here runs on the event loop's thread; writes are few
+and small (alerts, outbox rows, a journal batch every few seconds), never
+per-sample.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    state TEXT NOT NULL,
+    finding_key TEXT NOT NULL,
+    device TEXT,
+    room TEXT,
+    level INTEGER NOT NULL DEFAULT 0,
+    test INTEGER NOT NULL DEFAULT 0,
+    boot_id TEXT NOT NULL,
+    detected_wall REAL NOT NULL,
+    raised_wall REAL NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    evidence TEXT NOT NULL,
+    first_published_wall REAL,
+    acked_wall REAL,
+    acked_by TEXT,
+    closed_reason TEXT,
+    updated_wall REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
+CREATE TABLE IF NOT EXISTS outbox (
+    msg_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    qos INTEGER NOT NULL,
+    retain INTEGER NOT NULL,
+    alert_id TEXT,
+    created_wall REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS baselines (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_wall REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    wall REAL NOT NULL,
+    device TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    room TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_wall ON journal(wall);
+CREATE TABLE IF NOT EXISTS kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+OPEN_STATES = ("pending", "open")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    msg_id: int
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    alert_id: str | None
+    created_wall: float
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: str
+    seq: int
+    type: str
+    severity: str
+    state: str
+    finding_key: str
+    device: str | None
+    room: str | None
+    level: int
+    test: bool
+    boot_id: str
+    detected_wall: float
+    raised_wall: float
+    clock_synced: bool
+    evidence: dict[str, Any]
+    first_published_wall: float | None
+    acked_wall: float | None
+    acked_by: str | None
+    closed_reason: str | None
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so that an alert and
+        # its outbox row are one atomic, durable step.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        self._in_tx = False
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One durable commit. Nested use joins the outer transaction."""
+        if self._in_tx:
+            yield self._db
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # --- meta / kv ------------------------------------------------------------
+
+    def next_seq(self) -> int:
+        """The site's next alert sequence number; call inside a transaction."""
+        with self.transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
+            seq = int(row["value"]) + 1 if row else 1
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES ('alert_seq', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (str(seq),),
+            )
+        return seq
+
+    def kv_get(self, key: str, default: str | None = None) -> str | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else default
+
+    def kv_set(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+    def kv_delete(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM kv WHERE key=?", (key,))
+
+    # --- alerts ---------------------------------------------------------------
+
+    def insert_alert(self, row: AlertRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO alerts(id, seq, type, severity, state, finding_key, device, room, level, test,"
+                " boot_id, detected_wall, raised_wall, clock_synced, evidence, first_published_wall,"
+                " acked_wall, acked_by, closed_reason, updated_wall)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.id, row.seq, row.type, row.severity, row.state, row.finding_key, row.device,
+                    row.room, row.level, int(row.test), row.boot_id, row.detected_wall,
+                    row.raised_wall, int(row.clock_synced), json.dumps(row.evidence),
+                    row.first_published_wall, row.acked_wall, row.acked_by, row.closed_reason,
+                    time.time(),
+                ),
+            )
+
+    def update_alert(self, alert_id: str, **fields: Any) -> None:
+        if "evidence" in fields:
+            fields["evidence"] = json.dumps(fields["evidence"])
+        fields["updated_wall"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self.transaction() as db:
+            db.execute(f"UPDATE alerts SET {cols} WHERE id=?", (*fields.values(), alert_id))
+
+    def get_alert(self, alert_id: str) -> AlertRow | None:
+        row = self._db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
+        return _alert(row) if row else None
+
+    def alerts(self, states: Iterable[str] | None = None, limit: int = 200) -> list[AlertRow]:
+        if states is None:
+            rows = self._db.execute("SELECT * FROM alerts ORDER BY seq DESC LIMIT ?", (limit,))
+        else:
+            st = tuple(states)
+            marks = ",".join("?" * len(st))
+            rows = self._db.execute(
+                f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY seq DESC LIMIT ?", (*st, limit)
+            )
+        return [_alert(r) for r in rows.fetchall()]
+
+    # --- outbox ---------------------------------------------------------------
+
+    def enqueue(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False, alert_id: str | None = None
+    ) -> int:
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO outbox(topic, payload, qos, retain, alert_id, created_wall) VALUES (?,?,?,?,?,?)",
+                (topic, payload, qos, int(retain), alert_id, time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def outbox(self, after: int = 0, limit: int = 100) -> list[OutboxRow]:
+        rows = self._db.execute(
+            "SELECT * FROM outbox WHERE msg_id > ? ORDER BY msg_id LIMIT ?", (after, limit)
+        ).fetchall()
+        return [
+            OutboxRow(r["msg_id"], r["topic"], bytes(r["payload"]), r["qos"], bool(r["retain"]),
+                      r["alert_id"], r["created_wall"])
+            for r in rows
+        ]
+
+    def outbox_done(self, msg_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
+
+    def outbox_depth(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    # --- learned baselines ----------------------------------------------------
+
+    def load_baseline(self, name: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT state FROM baselines WHERE name=?", (name,)).fetchone()
+        return json.loads(row["state"]) if row else None
+
+    def save_baseline(self, name: str, state: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO baselines(name, state, updated_wall) VALUES (?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET state=excluded.state, updated_wall=excluded.updated_wall",
+                (name, json.dumps(state), time.time()),
+            )
+
+    # --- journal (recent observations, bounded) -------------------------------
+
+    def journal_append(self, rows: Iterable[tuple[float, str, str, str | None, dict[str, Any]]]) -> None:
+        """Append a batch in one commit (SD-card wear: never one commit per observation)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO journal(wall, device, kind, room, detail) VALUES (?,?,?,?,?)",
+                [(w, d, k, r, json.dumps(detail)) for (w, d, k, r, detail) in rows],
+            )
+
+    def journal_prune(self, before_wall: float) -> int:
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM journal WHERE wall < ?", (before_wall,))
+            return cur.rowcount
+
+    def journal_recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT wall, device, kind, room, detail FROM journal ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [
+            {"wall": r["wall"], "device": r["device"], "kind": r["kind"], "room": r["room"],
+             "detail": json.loads(r["detail"])}
+            for r in rows
+        ]
+
+
+def _alert(r: sqlite3.Row) -> AlertRow:
+    return AlertRow(
+        id=r["id"], seq=r["seq"], type=r["type"], severity=r["severity"], state=r["state"],
+        finding_key=r["finding_key"], device=r["device"], room=r["room"], level=r["level"],
+        test=bool(r["test"]), boot_id=r["boot_id"], detected_wall=r["detected_wall"],
+        raised_wall=r["raised_wall"], clock_synced=bool(r["clock_synced"]),
+        evidence=json.loads(r["evidence"]), first_published_wall=r["first_published_wall"],
+        acked_wall=r["acked_wall"], acked_by=r["acked_by"], closed_reason=r["closed_reason"],
+    )
