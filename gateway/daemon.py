@@ -1,0 +1,417 @@
+"""The composition root: builds the hub from its config and runs it.
+
+Start order matters for durability and for systemd: storage first (alerts left
+by the previous run are resumed), then the uplink (so the outbox drains as soon
+as the broker answers), then drivers; ``READY=1`` is sent only when all of
+these are running. The watchdog is pinged from the event loop itself and only
+while every critical task is alive, so a stuck loop or a dead task gets the
+service restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from detection.events import Stamp
+from drivers.rflink import DeviceSpec, Heard, RflinkDriver
+from gateway import __version__
+from gateway.alerts import AlertPolicy
+from gateway.alerts.payload import finalize
+from gateway.clock import HubClock
+from gateway.config import Config, ConfigError, merge, save_atomic, secret_paths, to_data
+from gateway.config.schema import PlatformConfig
+from gateway.detectors import build_detectors
+from gateway.pi_health import read_pi_health
+from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
+from gateway.sdnotify import Notifier, watchdog_loop
+from gateway.store import OPEN_STATES, Store
+from gateway.topics import Topics
+from gateway.uplink import Uplink, make_client
+
+log = structlog.get_logger("carehub.daemon")
+
+TICK_S = 30.0  # detectors notice silence on this cadence (replay uses the same)
+POLICY_TICK_S = 0.5
+JOURNAL_FLUSH_S = 10.0
+BASELINE_SAVE_S = 3600.0
+HEARD_KEEP = 200
+
+# Keys whose change needs a restart; everything else is applied live.
+RESTART_KEYS = ("platform", "storage", "web", "rflink.enabled", "rflink.port", "rflink.baudrate",
+                "ble", "wearables", "logging", "site")
+
+
+class Hub:
+    """The running hub. Also the facade the technician's page and remote commands use."""
+
+    def __init__(self, cfg: Config, config_path: Path) -> None:
+        self.config = cfg
+        self.config_path = config_path
+        self.clock = HubClock()
+        self.store = Store(cfg.storage.path)
+        self.topics = Topics.for_site(cfg.platform.base_topic, cfg.site.id)
+        self.bus = EventBus()
+        self.registry = DeviceRegistry()
+        self.registry.configure(_device_states(cfg))
+        self._heard: list[dict[str, Any]] = []
+        self.uplink = Uplink(
+            cfg.platform, self.topics, self.store,
+            client_id=cfg.platform.client_id or f"carehub-{cfg.site.id}",
+            finalize=lambda p: finalize(p, boot_id=self.clock.boot_id,
+                                        historical_after_s=self.config.alerts.historical_after_s),
+            on_ack=self._on_ack,
+            on_request=self.handle_request,
+            on_connect=self._publish_availability,
+            health=self.health,
+        )
+        self.policy = AlertPolicy(
+            self.store, cfg.alerts, cfg.site.id, self.topics, self.clock,
+            wake_uplink=self.uplink.wake, on_change=self._alert_changed,
+        )
+        self.pipeline = Pipeline(
+            self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
+        )
+        self.rflink: RflinkDriver | None = None
+        self.ble: Any = None
+        self.notifier = Notifier()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop = asyncio.Event()
+
+    # --- building -------------------------------------------------------------
+
+    def _build_detectors(self, cfg: Config) -> list[Any]:
+        detectors = build_detectors(cfg)
+        for det in detectors:
+            state = self.store.load_baseline(det.name)
+            if state is not None:
+                try:
+                    det.restore(state)
+                    log.info("detector.restored", detector=det.name)
+                except Exception:
+                    log.exception("detector.restore_failed", detector=det.name)
+        return detectors
+
+    def _start_drivers(self) -> None:
+        cfg = self.config
+        if cfg.rflink.enabled:
+            self.rflink = RflinkDriver(
+                cfg.rflink.port, _rflink_specs(cfg), self.pipeline.submit, self.clock.now,
+                baudrate=cfg.rflink.baudrate, on_heard=self._on_heard,
+                reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
+            )
+            self._spawn("rflink", self.rflink.run)
+        if cfg.ble.enabled and cfg.wearables:
+            from gateway.wearables import start_wearable_driver
+
+            self.ble = start_wearable_driver(cfg, self.pipeline.submit, self.clock.now)
+            self._spawn("ble", self.ble.run)
+
+    def _spawn(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._tasks[name] = asyncio.create_task(self._guard(name, fn), name=name)
+
+    async def _guard(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Drivers and loops must not die; if one does anyway, log it and start it again."""
+        delay = 1.0
+        while True:
+            try:
+                await fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("task.crashed", task=name, restart_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    # --- running --------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        if os.environ.get("CAREHUB_TEST_HOOKS") == "1":
+            # Lets the systemd test prove that a blocked loop stops watchdog pings.
+            loop.add_signal_handler(signal.SIGUSR2, lambda: time.sleep(20))
+
+        self.policy.resume()
+        self._spawn("uplink", self.uplink.run)
+        self._spawn("policy", self._every(POLICY_TICK_S, self.policy.tick))
+        self._spawn("ticks", self._every(TICK_S, self.pipeline.tick))
+        self._spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
+        self._spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
+        self._start_drivers()
+        web_runner = await self._start_web()
+        self._spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
+        self.notifier.ready()
+        self.notifier.status(f"site {self.config.site.id}: running")
+        log.info("hub.ready", site=self.config.site.id, version=__version__, boot_id=self.clock.boot_id,
+                 clock_synced=self.clock.synced, devices=len(self.registry.devices),
+                 outbox_depth=self.store.outbox_depth())
+        await self._stop.wait()
+
+        log.info("hub.stopping")
+        self.notifier.stopping()
+        if web_runner is not None:
+            await web_runner.cleanup()
+        uplink_task = self._tasks.pop("uplink")
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self.pipeline.flush_journal()
+        self.save_baselines()
+        await self.uplink.stop()
+        uplink_task.cancel()
+        await asyncio.gather(uplink_task, return_exceptions=True)
+        self.store.close()
+        log.info("hub.stopped")
+        return 0
+
+    async def _start_web(self) -> Any:
+        if not self.config.web.enabled:
+            return None
+        from gateway.web.app import start_web
+
+        try:
+            return await start_web(self, self.config.web)
+        except (OSError, ValueError) as exc:
+            # The page is for installers; the hub's safety job goes on without it.
+            log.error("web.start_failed", error=str(exc), bind=self.config.web.bind, port=self.config.web.port)
+            return None
+
+    def healthy(self) -> bool:
+        critical = ("uplink", "policy", "ticks")
+        return all(name in self._tasks and not self._tasks[name].done() for name in critical)
+
+    @staticmethod
+    async def _every_impl(period: float, fn: Callable[[], None]) -> None:
+        while True:
+            await asyncio.sleep(period)
+            fn()
+
+    def _every(self, period: float, fn: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
+        return lambda: self._every_impl(period, fn)
+
+    def _flush_and_prune(self) -> None:
+        self.pipeline.flush_journal()
+        day = int(time.time() // 86400)
+        if getattr(self, "_pruned_day", None) != day:
+            self._pruned_day = day
+            self.store.journal_prune(time.time() - self.config.storage.journal_days * 86400)
+
+    def save_baselines(self) -> None:
+        for name, state in self.pipeline.snapshots().items():
+            try:
+                self.store.save_baseline(name, state)
+            except Exception:
+                log.exception("detector.save_failed", detector=name)
+
+    # --- events ---------------------------------------------------------------
+
+    def _on_finding(self, finding: Any) -> None:
+        self.policy.on_finding(finding)
+        if finding.type == "device_offline" and finding.device:
+            online = finding.state.value != "raised"
+            self._set_availability(finding.device, online)
+
+    def _on_ack(self, alert_id: str, by: str | None) -> None:
+        self.policy.on_platform_ack(alert_id, by)
+
+    def _alert_changed(self, event: dict[str, Any]) -> None:
+        self.bus.publish({"wall": time.time(), "kind": "alert", "device": None, "room": None,
+                          "text": f"alert {event['alert_id'][:8]}: {event['state']} ({event['text']})",
+                          "alert_id": event["alert_id"], "state": event["state"]})
+
+    def _on_heard(self, heard: Heard, at: Stamp) -> None:
+        self._heard.append({
+            "wall": self.clock.utc_of(at), "protocol": heard.protocol, "address": heard.address,
+            "switch": heard.switch, "command": heard.command, "known_device": heard.device,
+        })
+        del self._heard[:-HEARD_KEEP]
+
+    def _set_availability(self, device: str, online: bool) -> None:
+        state = self.registry.devices.get(device)
+        if state is not None:
+            state.online = online
+        self.uplink.publish_state(self.topics.availability(device), b"online" if online else b"offline")
+
+    def _publish_availability(self) -> None:
+        for dev in self.registry.devices.values():
+            self.uplink.publish_state(self.topics.availability(dev.id),
+                                      b"offline" if dev.online is False else b"online")
+
+    # --- facade for the page and remote commands ------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "platform": self.uplink.status(),
+            "clock": {"synced": self.clock.synced, "wall": time.time()},
+            "devices": self.registry.as_list(),
+            "open_alerts": [
+                {"id": a.id, "type": a.type, "severity": a.severity, "room": a.room, "device": a.device,
+                 "raised_wall": a.raised_wall, "level": a.level, "state": a.state}
+                for a in self.store.alerts(OPEN_STATES)
+            ],
+            "hub": {"site_id": self.config.site.id, "uptime_s": round(self.clock.uptime_s(), 1),
+                    "version": __version__},
+        }
+
+    def health(self) -> dict[str, Any]:
+        seen = {d.id: d.last_seen_wall for d in self.registry.devices.values()}
+        body: dict[str, Any] = {
+            "site": self.config.site.id,
+            "version": __version__,
+            "uptime_s": round(self.clock.uptime_s(), 1),
+            "clock_synced": self.clock.synced,
+            "outbox_depth": self.store.outbox_depth(),
+            "open_alerts": len(self.policy.open_alerts()),
+            "devices_seen": sum(1 for v in seen.values() if v is not None),
+            "devices_total": len(seen),
+            "last_seen": seen,
+            "counters": {"pipeline": dict(self.pipeline.counters), "uplink": dict(self.uplink.counters)},
+        }
+        if self.rflink is not None:
+            body["rflink"] = self.rflink.status()
+        if self.ble is not None:
+            body["ble"] = self.ble.status()
+        body["pi"] = read_pi_health()
+        return body
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        return self.bus.subscribe()
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        self.bus.unsubscribe(q)
+
+    def recent_events(self, n: int = 50) -> list[dict[str, Any]]:
+        return list(self.bus.recent)[-n:]
+
+    def rflink_heard(self, since_wall: float) -> list[dict[str, Any]]:
+        return [h for h in self._heard if h["wall"] >= since_wall]
+
+    async def ble_scan(self, seconds: float) -> list[dict[str, Any]]:
+        if self.ble is None:
+            from gateway.wearables import scan_once
+
+            return await scan_once(self.config, seconds)
+        result: list[dict[str, Any]] = await self.ble.scan(seconds)
+        return result
+
+    async def send_test_alarm(self, actor: str) -> str:
+        return self.policy.raise_test(actor)
+
+    async def test_connection(self, platform: PlatformConfig) -> tuple[bool, str]:
+        return await probe_broker(platform)
+
+    async def apply_config(self, new: Config, actor: str) -> list[str]:
+        old = self.config
+        save_atomic(new, self.config_path)
+        self.config = new
+        changed = _changed_paths(to_data(old), to_data(new))
+        restart = sorted({p for p in changed if any(p == k or p.startswith(k + ".") for k in RESTART_KEYS)})
+        # Live: device lists, detection settings, alert policy.
+        self.registry.configure(_device_states(new))
+        if self.rflink is not None:
+            self.rflink.update_devices(_rflink_specs(new))
+        if old.detection != new.detection or old.devices != new.devices or old.wearables != new.wearables:
+            self.save_baselines()
+            self.pipeline.detectors = self._build_detectors(new)
+        self.policy.cfg = new.alerts
+        secrets = secret_paths()
+        log.info("config.applied", by=actor, changed=[p for p in changed if p not in secrets],
+                 restart_required=restart)
+        return restart
+
+    async def handle_request(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Remote commands from the platform (``request/<cmd>`` -> ``response/<cmd>``)."""
+        if command == "ping":
+            return {"pong": True, "uptime_s": round(self.clock.uptime_s(), 1)}
+        if command == "status":
+            return self.status()
+        if command == "test_alarm":
+            return {"alert_id": await self.send_test_alarm("platform")}
+        if command == "get_config":
+            return {"config": _redact(to_data(self.config), secret_paths())}
+        if command == "set_config":
+            changes = body.get("changes")
+            if not isinstance(changes, dict):
+                raise ValueError("set_config needs a 'changes' object")
+            try:
+                new = merge(self.config, changes)
+            except ConfigError as exc:
+                return {"applied": False, "errors": [
+                    {"path": e.path, "value": repr(e.value), "allowed": e.allowed} for e in exc.errors]}
+            restart = await self.apply_config(new, "platform")
+            return {"applied": True, "restart_required": restart}
+        raise ValueError(f"unknown command {command[:64]!r}")
+
+
+async def probe_broker(platform: PlatformConfig, timeout_s: float = 5.0) -> tuple[bool, str]:
+    """Connect to a broker with these settings and say what happened (for "test connection")."""
+    loop = asyncio.get_running_loop()
+    result: asyncio.Future[tuple[bool, str]] = loop.create_future()
+
+    def done(ok: bool, text: str) -> None:
+        if not result.done():
+            result.set_result((ok, text))
+
+    try:
+        client = make_client(replace(platform, reconnect_max_s=max(platform.reconnect_min_s, 1.0)),
+                             f"carehub-probe-{os.getpid()}")
+    except (OSError, ValueError) as exc:
+        return False, f"TLS settings: {exc}"
+    client.on_connect = lambda c, u, f, rc, p: loop.call_soon_threadsafe(
+        done, not rc.is_failure, "connected" if not rc.is_failure else f"refused: {rc}")
+    try:
+        client.connect_async(platform.host, platform.port, keepalive=10)
+        client.loop_start()
+        return await asyncio.wait_for(result, timeout_s)
+    except TimeoutError:
+        return False, f"no answer from {platform.host}:{platform.port} within {timeout_s:g} s"
+    except OSError as exc:
+        return False, str(exc)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _device_states(cfg: Config) -> list[DeviceState]:
+    states = [DeviceState(d.id, d.kind, d.room, d.name) for d in cfg.devices]
+    states += [DeviceState(w.id, f"wearable:{w.profile}", None, w.name) for w in cfg.wearables]
+    return states
+
+
+def _rflink_specs(cfg: Config) -> list[DeviceSpec]:
+    return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
+
+
+def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out += _changed_paths(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
+        return out
+    return [] if old == new else [prefix]
+
+
+def _redact(data: Any, secrets: set[str], prefix: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: ("***" if f"{prefix}{k}" in secrets and v else _redact(v, secrets, f"{prefix}{k}."))
+                for k, v in data.items()}
+    return data
+
+
+async def run_hub(cfg: Config, config_path: Path) -> int:
+    hub = Hub(cfg, config_path)
+    with contextlib.suppress(asyncio.CancelledError):
+        return await hub.run()
+    return 0

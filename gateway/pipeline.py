@@ -1,0 +1,207 @@
+"""Observations from drivers -> detectors -> findings to the alert policy.
+
+Drivers call ``submit`` on the event loop's thread. Detectors run right there,
+synchronously: they are pure and fast, and a help call must not wait behind a
+queue. A detector that raises is logged and counted, and the others still run.
+Besides the detectors, every observation updates the device registry (last
+seen, battery, signal) and the live event bus, and all but accelerometer
+batches go to the journal, written in batches to spare the SD card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from detection.events import (
+    AccelBatch,
+    ButtonPress,
+    Contact,
+    Detector,
+    DeviceStatus,
+    Finding,
+    Motion,
+    Observation,
+    Tick,
+    VitalSign,
+)
+from gateway.clock import HubClock
+from gateway.store import Store
+
+log = structlog.get_logger("carehub.pipeline")
+
+
+@dataclass
+class DeviceState:
+    id: str
+    kind: str
+    room: str | None
+    name: str = ""
+    last_seen_wall: float | None = None
+    battery_low: bool | None = None
+    battery_pct: float | None = None
+    rssi: float | None = None
+    online: bool | None = None
+
+
+class DeviceRegistry:
+    """What the hub knows of each configured device right now."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, DeviceState] = {}
+
+    def configure(self, devices: Iterable[DeviceState]) -> None:
+        old = self.devices
+        self.devices = {}
+        for d in devices:
+            prev = old.get(d.id)
+            if prev is not None:  # keep what was observed across a config change
+                d.last_seen_wall, d.battery_low, d.battery_pct = prev.last_seen_wall, prev.battery_low, prev.battery_pct
+                d.rssi, d.online = prev.rssi, prev.online
+            self.devices[d.id] = d
+
+    def seen(self, obs: Observation, wall: float) -> None:
+        d = self.devices.get(obs.device)
+        if d is None:
+            return
+        d.last_seen_wall = wall
+        if isinstance(obs, DeviceStatus):
+            if obs.battery_low is not None:
+                d.battery_low = obs.battery_low
+            if obs.battery_pct is not None:
+                d.battery_pct = obs.battery_pct
+            if obs.rssi is not None:
+                d.rssi = obs.rssi
+            if obs.connected is not None:
+                d.online = obs.connected
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [vars(d).copy() for d in self.devices.values()]
+
+
+class EventBus:
+    """Live events for the technician's page: a short history and bounded subscriber queues."""
+
+    def __init__(self, history: int = 50) -> None:
+        self.recent: deque[dict[str, Any]] = deque(maxlen=history)
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.dropped = 0
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.recent.append(event)
+        for q in list(self._subscribers):
+            try:
+                q.put_nowait(event)
+            except asyncio.QueueFull:
+                self.dropped += 1  # a slow browser must not slow the hub
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=200)
+        self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.discard(q)
+
+
+def describe(obs: Observation) -> tuple[str, str, dict[str, Any]]:
+    """(kind, human text, detail) of an observation, for the journal and the page."""
+    if isinstance(obs, Motion):
+        return "motion", "motion" if obs.active else "motion ended", {"active": obs.active}
+    if isinstance(obs, Contact):
+        return obs.kind, f"{obs.kind} {'on' if obs.active else 'off'}", {"active": obs.active}
+    if isinstance(obs, ButtonPress):
+        return "button", f"button: {obs.action.value}", {"action": obs.action.value}
+    if isinstance(obs, DeviceStatus):
+        detail = {k: v for k, v in (("battery_low", obs.battery_low), ("battery_pct", obs.battery_pct),
+                                    ("rssi", obs.rssi), ("worn", obs.worn), ("connected", obs.connected))
+                  if v is not None}
+        return "status", "status " + ", ".join(f"{k}={v}" for k, v in detail.items()), detail
+    if isinstance(obs, VitalSign):
+        return "vital", f"heart rate {obs.heart_rate_bpm}", {"heart_rate_bpm": obs.heart_rate_bpm}
+    if isinstance(obs, AccelBatch):
+        return "accel", f"{len(obs.samples)} samples", {"n": len(obs.samples), "fs": obs.fs}
+    return type(obs).__name__.lower(), type(obs).__name__, {}
+
+
+class Pipeline:
+    def __init__(
+        self,
+        detectors: list[Detector],
+        on_finding: Callable[[Finding], None],
+        clock: HubClock,
+        store: Store | None = None,
+        bus: EventBus | None = None,
+        registry: DeviceRegistry | None = None,
+    ) -> None:
+        self.detectors = detectors
+        self._on_finding = on_finding
+        self._clock = clock
+        self._store = store
+        self.bus = bus or EventBus()
+        self.registry = registry or DeviceRegistry()
+        self._journal: list[tuple[float, str, str, str | None, dict[str, Any]]] = []
+        self.counters: Counter[str] = Counter()
+
+    def submit(self, obs: Observation) -> None:
+        self.counters["observations"] += 1
+        wall = self._clock.utc_of(obs.at)
+        if not isinstance(obs, Tick):
+            self.registry.seen(obs, wall)
+            kind, text, detail = describe(obs)
+            if not isinstance(obs, AccelBatch):
+                self._journal.append((wall, obs.device, kind, obs.room, detail))
+                self.bus.publish({"wall": wall, "kind": kind, "device": obs.device, "room": obs.room,
+                                  "text": text})
+        self._run_detectors(obs)
+
+    def _run_detectors(self, obs: Observation) -> None:
+        for det in self.detectors:
+            try:
+                findings = det.observe(obs)
+            except Exception:
+                self.counters[f"detector_errors.{det.name}"] += 1
+                log.exception("pipeline.detector_failed", detector=det.name, observation=type(obs).__name__)
+                continue
+            for f in findings:
+                self.counters["findings"] += 1
+                self.bus.publish({"wall": time.time(), "kind": "finding", "device": f.device, "room": f.room,
+                                  "text": f"{f.severity.value} {f.type} {f.state.value}"})
+                try:
+                    self._on_finding(f)
+                except Exception:
+                    # The policy failing is serious (an alert may not be stored): log
+                    # loudly; the daemon's health check sees the counter.
+                    self.counters["policy_errors"] += 1
+                    log.exception("pipeline.policy_failed", finding=f.type, key=f.key)
+
+    def tick(self) -> None:
+        self.submit(Tick(at=self._clock.now()))
+
+    def flush_journal(self) -> None:
+        if not self._journal or self._store is None:
+            return
+        rows, self._journal = self._journal, []
+        try:
+            self._store.journal_append(rows)
+        except Exception:
+            self.counters["journal_errors"] += 1
+            log.exception("pipeline.journal_failed", rows=len(rows))
+
+    def snapshots(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for det in self.detectors:
+            try:
+                snap = det.snapshot()
+            except Exception:
+                log.exception("pipeline.snapshot_failed", detector=det.name)
+                continue
+            if snap is not None:
+                out[det.name] = snap
+        return out

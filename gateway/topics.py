@@ -1,0 +1,60 @@
+"""The MQTT topic tree (docs/mqtt.md; docs/asyncapi.yaml describes the same)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    root: str  # "<base_topic>/<site_id>"
+
+    @classmethod
+    def for_site(cls, base_topic: str, site_id: str) -> Topics:
+        return cls(f"{base_topic.rstrip('/')}/{site_id}")
+
+    @property
+    def status(self) -> str:
+        return f"{self.root}/status"
+
+    @property
+    def alert(self) -> str:
+        return f"{self.root}/alert"
+
+    @property
+    def alert_ack_filter(self) -> str:
+        return f"{self.root}/alert/+/ack"
+
+    def alert_ack(self, alert_id: str) -> str:
+        return f"{self.root}/alert/{alert_id}/ack"
+
+    @property
+    def health(self) -> str:
+        return f"{self.root}/health"
+
+    def availability(self, device: str) -> str:
+        return f"{self.root}/device/{device}/availability"
+
+    @property
+    def request_filter(self) -> str:
+        return f"{self.root}/request/+"
+
+    def response(self, command: str) -> str:
+        return f"{self.root}/response/{command}"
+
+    def parse_ack(self, topic: str) -> str | None:
+        """The alert id of an ack topic, or None when the topic is not one."""
+        prefix = f"{self.root}/alert/"
+        if topic.startswith(prefix) and topic.endswith("/ack"):
+            alert_id = topic[len(prefix) : -len("/ack")]
+            if alert_id and "/" not in alert_id:
+                return alert_id
+        return None
+
+    def parse_request(self, topic: str) -> str | None:
+        prefix = f"{self.root}/request/"
+        if topic.startswith(prefix):
+            cmd = topic[len(prefix) :]
+            if cmd and "/" not in cmd:
+                return cmd
+        return None

@@ -1,0 +1,314 @@
+"""MQTT to the care platform (paho-mqtt 2.x), publishing from the durable outbox.
+
+paho runs its network loop in its own thread and reconnects by itself with
+capped exponential backoff; every callback is handed to the asyncio loop with
+``call_soon_threadsafe`` so that all state lives on one thread. An outbox row
+leaves the outbox only when the broker acknowledges it (PUBACK at QoS 1);
+rows are handed to paho only while connected, so the ``historical`` flag is
+decided when a message really leaves, and paho itself resends what was in
+flight when a connection drops. A restart republishes whatever is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.config.schema import PlatformConfig
+from gateway.store import Store
+from gateway.topics import Topics
+
+log = structlog.get_logger("carehub.uplink")
+
+MAX_IN_FLIGHT = 50
+MAX_REQUEST_BYTES = 64 * 1024
+
+RequestHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def make_client(cfg: PlatformConfig, client_id: str) -> mqtt.Client:
+    """A paho client configured for ``cfg``: protocol, TLS, credentials, backoff."""
+    protocol = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=protocol,
+        clean_session=None if protocol == mqtt.MQTTv5 else True,
+    )
+    client.reconnect_delay_set(
+        min_delay=max(1, round(cfg.reconnect_min_s)), max_delay=max(1, round(cfg.reconnect_max_s))
+    )
+    client.max_inflight_messages_set(MAX_IN_FLIGHT)
+    if cfg.username:
+        client.username_pw_set(cfg.username, cfg.password or None)
+    if cfg.tls:
+        client.tls_set(
+            ca_certs=cfg.ca_file or None,
+            certfile=cfg.cert_file or None,
+            keyfile=cfg.key_file or None,
+            cert_reqs=ssl.CERT_REQUIRED,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+    return client
+
+
+class Uplink:
+    def __init__(
+        self,
+        cfg: PlatformConfig,
+        topics: Topics,
+        store: Store,
+        *,
+        client_id: str,
+        finalize: Callable[[bytes], bytes],
+        on_ack: Callable[[str, str | None], None],
+        on_request: RequestHandler | None = None,
+        on_connect: Callable[[], None] | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.topics = topics
+        self.store = store
+        self._finalize = finalize
+        self._on_ack = on_ack
+        self._on_request = on_request
+        self._on_connect_cb = on_connect
+        self._health = health
+        self._client = make_client(cfg, client_id)
+        self._client.will_set(topics.status, b"offline", qos=1, retain=True)
+        self._client.on_connect = self._cb_connect
+        self._client.on_disconnect = self._cb_disconnect
+        self._client.on_publish = self._cb_publish
+        self._client.on_message = self._cb_message
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._in_flight: dict[int, int] = {}  # paho mid -> outbox msg_id
+        self._submitted_upto = 0
+        self._submitted: set[int] = set()
+        self._requests: set[asyncio.Task[None]] = set()
+        self.connected = False
+        self.last_platform_ack_wall: float | None = None
+        self.last_connect_wall: float | None = None
+        self.counters: Counter[str] = Counter()
+
+    @property
+    def broker(self) -> str:
+        return f"{'mqtts' if self.cfg.tls else 'mqtt'}://{self.cfg.host}:{self.cfg.port}"
+
+    def wake(self) -> None:
+        """Something was added to the outbox."""
+        self._wake.set()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "broker": self.broker,
+            "last_ack_wall": self.last_platform_ack_wall,
+            "last_connect_wall": self.last_connect_wall,
+            "outbox_depth": self.store.outbox_depth(),
+            "in_flight": len(self._in_flight),
+            "counters": dict(self.counters),
+        }
+
+    def publish_state(self, topic: str, payload: bytes, *, retain: bool = True, qos: int = 1) -> None:
+        """Publish a state message (retained availability, health, responses) outside the outbox.
+
+        State is republished whenever it changes and on every connect, so losing
+        one while offline loses nothing: it is simply not sent when not connected.
+        """
+        if self.connected:
+            self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    # --- lifecycle ------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        self._client.loop_start()
+        log.info("uplink.starting", broker=self.broker, protocol=self.cfg.protocol)
+        health = asyncio.create_task(self._health_loop())
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if self.connected:
+                    self._submit_outbox()
+        finally:
+            health.cancel()
+            for task in list(self._requests):
+                task.cancel()
+
+    async def stop(self) -> None:
+        """Say goodbye properly: a clean disconnect does not fire the last will,
+        so publish ``offline`` first."""
+        if self.connected:
+            info = self._client.publish(self.topics.status, b"offline", qos=1, retain=True)
+            for _ in range(20):
+                if info.is_published():
+                    break
+                await asyncio.sleep(0.05)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- outbox ---------------------------------------------------------------
+
+    def _submit_outbox(self) -> None:
+        room = MAX_IN_FLIGHT - len(self._in_flight)
+        while room > 0:
+            rows = self.store.outbox(after=self._submitted_upto, limit=room)
+            if not rows:
+                return
+            for row in rows:
+                self._submitted_upto = row.msg_id
+                if row.msg_id in self._submitted:
+                    continue  # still in flight after a refused neighbour was retried
+                payload = self._finalize(row.payload)
+                info = self._client.publish(row.topic, payload, qos=row.qos, retain=row.retain)
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    # The row stays in the outbox; it will be tried again on the next connect.
+                    self.counters["publish_refused"] += 1
+                    log.error("uplink.publish_refused", msg_id=row.msg_id, rc=int(info.rc))
+                    self._submitted_upto = row.msg_id - 1
+                    return
+                self._in_flight[info.mid] = row.msg_id
+                self._submitted.add(row.msg_id)
+                self.counters["submitted"] += 1
+                if row.alert_id:
+                    log.info("alert.publishing", id=row.alert_id, msg_id=row.msg_id)
+                room -= 1
+
+    def _puback(self, mid: int) -> None:
+        msg_id = self._in_flight.pop(mid, None)
+        if msg_id is None:
+            return
+        self._submitted.discard(msg_id)
+        rows = self.store.outbox(after=msg_id - 1, limit=1)
+        row = rows[0] if rows and rows[0].msg_id == msg_id else None
+        self.store.outbox_done(msg_id)
+        self.counters["acknowledged_by_broker"] += 1
+        if row is not None and row.alert_id:
+            alert = self.store.get_alert(row.alert_id)
+            if alert is not None and alert.first_published_wall is None:
+                self.store.update_alert(row.alert_id, first_published_wall=time.time())
+            log.info("alert.published", id=row.alert_id, msg_id=msg_id)
+        if len(self._in_flight) < MAX_IN_FLIGHT // 2:
+            self._wake.set()
+
+    # --- paho callbacks (paho's thread) -> loop -------------------------------
+
+    def _call(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _cb_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
+                    properties: Properties | None) -> None:
+        self._call(self._connected, rc)
+
+    def _cb_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
+                       properties: Properties | None) -> None:
+        self._call(self._disconnected, rc)
+
+    def _cb_publish(self, client: mqtt.Client, userdata: Any, mid: int, rc: ReasonCode,
+                    properties: Properties | None) -> None:
+        if rc.is_failure:
+            self._call(self._publish_failed, mid, str(rc))
+        else:
+            self._call(self._puback, mid)
+
+    def _cb_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._call(self._message, msg.topic, bytes(msg.payload))
+
+    # --- on the loop ----------------------------------------------------------
+
+    def _connected(self, rc: ReasonCode) -> None:
+        if rc.is_failure:
+            self.counters["connect_refused"] += 1
+            log.error("uplink.connect_refused", broker=self.broker, reason=str(rc))
+            return
+        self.connected = True
+        self.last_connect_wall = time.time()
+        self.counters["connects"] += 1
+        log.info("uplink.connected", broker=self.broker, outbox_depth=self.store.outbox_depth())
+        self._client.publish(self.topics.status, b"online", qos=1, retain=True)
+        # Subscriptions are restored on every connect: clean sessions forget them.
+        self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
+        if self._on_connect_cb is not None:
+            self._on_connect_cb()
+        self._wake.set()
+
+    def _disconnected(self, rc: ReasonCode) -> None:
+        was = self.connected
+        self.connected = False
+        if was:
+            self.counters["disconnects"] += 1
+            log.warning("uplink.disconnected", broker=self.broker, reason=str(rc),
+                        in_flight=len(self._in_flight))
+
+    def _publish_failed(self, mid: int, reason: str) -> None:
+        # MQTT 5 PUBACK with an error code: the broker refused the message. Keep the
+        # row and retry it on the next connect rather than dropping an alert.
+        msg_id = self._in_flight.pop(mid, None)
+        self.counters["publish_failed"] += 1
+        log.error("uplink.publish_failed", msg_id=msg_id, reason=reason)
+        if msg_id is not None:
+            self._submitted.discard(msg_id)
+            self._submitted_upto = min(self._submitted_upto, msg_id - 1)
+
+    def _message(self, topic: str, payload: bytes) -> None:
+        alert_id = self.topics.parse_ack(topic)
+        if alert_id is not None:
+            by = None
+            try:
+                body = json.loads(payload) if payload else {}
+                if isinstance(body, dict) and isinstance(body.get("by"), str):
+                    by = body["by"][:100]
+            except ValueError:
+                self.counters["bad_ack_payload"] += 1
+            self.counters["platform_acks"] += 1
+            self.last_platform_ack_wall = time.time()
+            self._on_ack(alert_id, by)
+            return
+        command = self.topics.parse_request(topic)
+        if command is not None and self._on_request is not None:
+            task = asyncio.create_task(self._answer(command, payload))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
+            return
+        self.counters["unexpected_messages"] += 1
+
+    async def _answer(self, command: str, payload: bytes) -> None:
+        assert self._on_request is not None
+        request_id = None
+        try:
+            if len(payload) > MAX_REQUEST_BYTES:
+                raise ValueError(f"request larger than {MAX_REQUEST_BYTES} bytes")
+            body = json.loads(payload) if payload else {}
+            if not isinstance(body, dict):
+                raise ValueError("request body must be a JSON object")
+            request_id = body.get("request_id")
+            result = await self._on_request(command, body)
+            response = {"request_id": request_id, "ok": True, **result}
+        except Exception as exc:  # a bad request is answered, never fatal
+            self.counters["bad_requests"] += 1
+            log.warning("uplink.request_failed", command=command[:64], error=str(exc))
+            response = {"request_id": request_id, "ok": False, "error": str(exc)}
+        self.publish_state(self.topics.response(command), json.dumps(response).encode(),
+                           retain=False, qos=1)
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.health_interval_s)
+            if self._health is not None and self.connected:
+                body = self._health()
+                self.publish_state(self.topics.health, json.dumps(body).encode(), retain=False, qos=0)
