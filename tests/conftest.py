@@ -125,15 +125,14 @@ class Daemon:
                 self.events.append({"event": "<non-json>", "text": line.decode(errors="replace")})
 
     def wait_event(self, name: str, timeout: float = 10.0,
-                   where: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+                   where: Callable[[dict[str, Any]], bool] | None = None, nth: int = 1) -> dict[str, Any]:
+        """The ``nth`` log event called ``name`` (matching ``where``), waiting for it if need be."""
         deadline = time.monotonic() + timeout
-        seen = 0
         while True:
             self._read()
-            for ev in self.events[seen:]:
-                if ev.get("event") == name and (where is None or where(ev)):
-                    return ev
-            seen = len(self.events)
+            hits = [ev for ev in self.events if ev.get("event") == name and (where is None or where(ev))]
+            if len(hits) >= nth:
+                return hits[nth - 1]
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited ({self.proc.returncode}) before {name}:\n{self.tail()}")
             if time.monotonic() > deadline:

@@ -93,7 +93,7 @@ class AlertPolicy:
                 log.warning("alert.pending_at_start", id=row.id, type=row.type)
                 self._raise_pending(live, now)
             else:
-                log.info("alert.resumed", id=row.id, type=row.type, level=row.level)
+                log.info("alert.resumed", id=row.id, type=row.type, escalation_level=row.level)
 
     # --- inputs ---------------------------------------------------------------
 
@@ -118,7 +118,7 @@ class AlertPolicy:
         live = self._live.pop(alert_id, None)
         if live is not None and self._by_key.get(live.row.finding_key) == alert_id:
             del self._by_key[live.row.finding_key]
-        log.info("alert.acked", id=alert_id, by=by, level=row.level)
+        log.info("alert.acked", id=alert_id, by=by, escalation_level=row.level)
         self._changed(alert_id, state, "acknowledged by the platform")
         return True
 
@@ -273,7 +273,7 @@ class AlertPolicy:
             self.store.update_alert(live.row.id, level=level, evidence=live.row.evidence)
             self._enqueue(live.row, state="open", level=level)
         live.last_sent_t = now
-        log.warning("alert.escalated", id=live.row.id, level=level, reason=reason)
+        log.warning("alert.escalated", id=live.row.id, escalation_level=level, reason=reason)
         self._changed(live.row.id, "open", f"escalated to level {level}: {reason}")
         self._wake()
 
