@@ -1,0 +1,167 @@
+"""The whole hub on one machine with no hardware: broker, daemon, radio, platform.
+
+A real mosquitto on a free loopback port, the real daemon (``carehub run``) as
+its own process, an RFLink gateway on a pseudo-terminal playing a short day in
+the home, and the platform emulator printing what arrives and acknowledging it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from simulators.broker import Mosquitto, free_port
+from simulators.platform import PlatformEmulator
+from simulators.rflink import RadioCode, RflinkEmulator, Step, play
+
+SITE = "demo-site"
+DEVICES: list[dict[str, str]] = [
+    {"id": "sos-bed", "protocol": "EV1527", "address": "0a1b2c", "switch": "01", "kind": "sos",
+     "room": "bedroom", "name": "Help button by the bed"},
+    {"id": "pir-bedroom", "protocol": "EV1527", "address": "0c0001", "kind": "pir", "room": "bedroom"},
+    {"id": "pir-bathroom", "protocol": "EV1527", "address": "0c0002", "kind": "pir", "room": "bathroom"},
+    {"id": "pir-kitchen", "protocol": "EV1527", "address": "0c0003", "kind": "pir", "room": "kitchen"},
+    {"id": "pir-living", "protocol": "EV1527", "address": "0c0004", "kind": "pir", "room": "living"},
+    {"id": "door-entrance", "protocol": "EV1527", "address": "0d0001", "kind": "door", "room": "entrance"},
+]
+
+MORNING = [
+    Step(1.0, "pir-bedroom", note="she wakes up: movement in the bedroom"),
+    Step(1.5, "pir-bathroom", note="movement in the bathroom"),
+    Step(1.5, "pir-kitchen", note="breakfast: movement in the kitchen"),
+    Step(1.5, "pir-living", note="movement in the living room"),
+    Step(1.5, "pir-bedroom", battery="LOW", note="bedroom sensor reports a low battery"),
+    Step(2.0, "sos-bed", note="she presses the help button by the bed"),
+]
+
+# Daemon log events worth showing, and how.
+_SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
+    "hub.ready": lambda e: f"hub ready (site {e.get('site')}, {e.get('devices')} devices)",
+    "uplink.connected": lambda e: f"hub connected to {e.get('broker')}",
+    "rflink.opened": lambda e: "hub opened the RFLink gateway",
+    "alert.stored": lambda e: f"hub stored alert {e['id'][:8]} ({e.get('severity')} {e.get('type')}, "
+                              f"{e.get('room')}) durably",
+    "alert.cancel_window": lambda e: f"hub holds alert {e['id'][:8]} for a {e.get('seconds')} s cancel window",
+    "alert.cancelled": lambda e: f"hub cancelled alert {e['id'][:8]} ({e.get('reason')})",
+    "alert.published": lambda e: f"hub: broker acknowledged alert {e['id'][:8]}",
+    "alert.escalated": lambda e: f"hub escalated alert {e['id'][:8]} to level {e.get('escalation_level')}",
+    "alert.acked": lambda e: f"hub: platform acknowledged alert {e['id'][:8]} -> closed",
+    "web.listening": lambda e: f"technician's page: {e.get('url')}",
+}
+
+
+class DemoDaemon:
+    """``carehub run`` in a child process; selected log events are printed as they come."""
+
+    def __init__(self, config_path: Path, say: Callable[[str], None]) -> None:
+        self._say = say
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "run", "--config", str(config_path), "--log-format", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            try:
+                ev = json.loads(raw)
+            except ValueError:
+                self._say("hub: " + raw.decode(errors="replace").rstrip())
+                continue
+            show = _SHOWN.get(ev.get("event", ""))
+            if show is not None:
+                self._say(show(ev))
+            elif ev.get("level") in ("error", "critical"):
+                self._say(f"hub ERROR {ev.get('event')}: {ev}")
+            with self._cond:
+                self.events.append(ev)
+                self._cond.notify_all()
+
+    def wait(self, name: str, timeout: float, where: Callable[[dict[str, Any]], bool] = lambda e: True) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not any(e.get("event") == name and where(e) for e in self.events):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    return False
+                self._cond.wait(min(left, 0.5))
+        return True
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def demo_config(workdir: Path, broker_port: int, rflink_link: Path, web_port: int) -> dict[str, Any]:
+    return {
+        "site": {"id": SITE, "name": "Demo flat"},
+        "platform": {"host": "127.0.0.1", "port": broker_port, "health_interval_s": 30.0,
+                     "reconnect_min_s": 0.5, "reconnect_max_s": 5.0},
+        "alerts": {"ack_timeout_s": 10.0},
+        "storage": {"path": str(workdir / "carehub.db")},
+        "rflink": {"enabled": True, "port": str(rflink_link), "reopen_min_s": 0.2, "reopen_max_s": 2.0},
+        "web": {"enabled": True, "bind": "127.0.0.1", "port": web_port},
+        "devices": DEVICES,
+    }
+
+
+def run_demo(workdir: Path | None = None, *, keep_running: bool = False, web_port: int | None = None,
+             say: Callable[[str], None] = print) -> int:
+    started = time.monotonic()
+
+    def out(text: str) -> None:
+        say(f"[{time.monotonic() - started:6.2f}s] {text}")
+
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="carehub-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    with Mosquitto() as broker:
+        out(f"broker: mosquitto on 127.0.0.1:{broker.port}")
+        rflink = RflinkEmulator(work / "serial-by-id-rflink").start()
+        config_path = work / "carehub.toml"
+        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, web_port or free_port())))
+        out(f"config: {config_path}")
+        with PlatformEmulator("127.0.0.1", broker.port, mode="late", delay_s=2.0,
+                              printer=lambda s: out(s)) as platform:
+            hub = DemoDaemon(config_path, out)
+            try:
+                if not hub.wait("hub.ready", 30):
+                    out("the hub did not start; see the messages above")
+                    return 1
+                hub.wait("uplink.connected", 10)
+                codes = {d["id"]: RadioCode(d["protocol"], d["address"], d.get("switch", "")) for d in DEVICES}
+                play(rflink, MORNING, codes, on_step=lambda s: out(f"radio: {s.note}"))
+                press_t = time.monotonic()
+                if not platform.wait_for(lambda p: bool(p.alerts_of("help_call")), timeout=10):
+                    out("FAILED: the help call did not reach the platform")
+                    return 1
+                help_alert = platform.alerts_of("help_call")[0]
+                arrived_ms = (help_alert["_received"] - press_t) * 1000
+                acked = hub.wait("alert.acked", 15, where=lambda e: e.get("id") == help_alert["id"])
+                out(f"help call reached the platform {arrived_ms:.0f} ms after the press; "
+                    f"{'acknowledged and closed' if acked else 'NOT acknowledged'}")
+                if keep_running:
+                    out("still running (Ctrl-C to stop)")
+                    while hub.proc.poll() is None:
+                        time.sleep(1)
+                return 0 if acked else 1
+            except KeyboardInterrupt:
+                return 0
+            finally:
+                hub.stop()
+                rflink.stop()
