@@ -12,7 +12,9 @@ flight when a connection drops. A restart republishes whatever is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import ssl
 import time
 from collections import Counter
@@ -213,6 +215,12 @@ class Uplink:
 
     def _cb_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
                     properties: Properties | None) -> None:
+        sock = client.socket()
+        if sock is not None:
+            # paho leaves Nagle's algorithm on: an alert written just after a small
+            # PUBACK would then wait for the broker's delayed ACK (~40 ms).
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._call(self._connected, rc)
 
     def _cb_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
