@@ -156,7 +156,7 @@ def main() -> int:
             t0 = time.perf_counter()
             emu.frame(codes[dev], "ON")
             with cond:
-                ok = cond.wait_for(lambda: len(received) > before, timeout=5)
+                ok = cond.wait_for(lambda before=before: len(received) > before, timeout=5)
             if ok:
                 latest = max(v for k, v in received.items() if k != "__online")
                 latencies.append((latest - t0) * 1000)
