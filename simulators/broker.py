@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 class Mosquitto:
     """``with Mosquitto() as broker: broker.port``; ``stop()``/``start()`` to simulate an outage."""
 
-    def __init__(self, port: int | None = None, *, extra_conf: str = "") -> None:
+    def __init__(self, port: int | None = None, *, conf: str | None = None) -> None:
+        """A plain anonymous listener on ``port``; or, with ``conf``, exactly that
+        configuration (``{port}`` in it is replaced by the port)."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise FileNotFoundError("mosquitto is not installed (Debian: apt-get install mosquitto)")
@@ -28,10 +31,13 @@ class Mosquitto:
         self.port = port or free_port()
         self._dir = Path(tempfile.mkdtemp(prefix="carehub-mosquitto-"))
         self.conf = self._dir / "mosquitto.conf"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            f"log_dest stderr\nlog_type error\nlog_type warning\n{extra_conf}"
+        body = conf.replace("{port}", str(self.port)) if conf else (
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
         )
+        # Started as root, mosquitto drops to its own user and then cannot read
+        # certificates in a private temp dir; this throwaway broker may stay root.
+        user = "user root\n" if os.geteuid() == 0 else ""
+        self.conf.write_text(f"{user}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n{body}")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Mosquitto:
