@@ -109,8 +109,15 @@ class Uplink:
         return f"{'mqtts' if self.cfg.tls else 'mqtt'}://{self.cfg.host}:{self.cfg.port}"
 
     def wake(self) -> None:
-        """Something was added to the outbox."""
-        self._wake.set()
+        """Something was added to the outbox: hand it to paho now if connected.
+
+        Called on the loop's thread right after the policy's commit, so an
+        emergency does not wait for another turn of the event loop.
+        """
+        if self.connected:
+            self._submit_outbox()
+        else:
+            self._wake.set()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -186,8 +193,6 @@ class Uplink:
                 self._in_flight[info.mid] = row.msg_id
                 self._submitted.add(row.msg_id)
                 self.counters["submitted"] += 1
-                if row.alert_id:
-                    log.info("alert.publishing", id=row.alert_id, msg_id=row.msg_id)
                 room -= 1
 
     def _puback(self, mid: int) -> None:

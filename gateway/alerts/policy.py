@@ -238,6 +238,8 @@ class AlertPolicy:
             self.store.insert_alert(row)
             if not hold:
                 self._enqueue(row, state="open", level=0)
+        if not hold:
+            self._wake()  # hand it to the uplink before spending time on logs
         log.info("alert.stored", id=row.id, seq=row.seq, type=row.type, severity=row.severity,
                  state=row.state, device=row.device, room=row.room)
         if row.state in OPEN_STATES:
@@ -251,8 +253,6 @@ class AlertPolicy:
             self._live[row.id] = live
             self._by_key[row.finding_key] = row.id
         self._changed(row.id, row.state, f"{row.severity} {row.type}")
-        if not hold:
-            self._wake()
         return row.id
 
     def _raise_pending(self, live: _Live, now: float) -> None:
