@@ -94,7 +94,10 @@ class Daemon:
     def __init__(self, config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None) -> None:
         self.config_path = workdir / "carehub.toml"
         self.config_path.write_text(tomli_w.dumps(config))
-        self.log_path = workdir / "daemon.log"
+        self.rflink_enabled = bool(config.get("rflink", {}).get("enabled"))
+        self._starts = 0
+        # One log per Daemon object: a restarted hub in the same test must not see its predecessor's events.
+        self.log_path = workdir / f"daemon-{id(self)}.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None
@@ -102,6 +105,7 @@ class Daemon:
         self.events: list[dict[str, Any]] = []
 
     def start(self, wait_ready: bool = True) -> Daemon:
+        self._starts += 1
         self._log_file = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gateway.cli", "run", "--config", str(self.config_path),
@@ -110,6 +114,9 @@ class Daemon:
         )
         if wait_ready:
             self.wait_event("hub.ready", timeout=20)
+            if self.rflink_enabled:
+                # READY means the driver task started; a frame is only read once the port is open.
+                self.wait_event("rflink.opened", timeout=10, nth=self._starts)
         return self
 
     def _read(self) -> None:

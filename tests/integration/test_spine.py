@@ -66,6 +66,7 @@ def test_broker_down_during_press_alert_arrives_after_it_returns(tmp_path, rflin
     broker = Mosquitto().start()
     hub = daemon_factory(hub_config(tmp_path, broker.port, rflink.link)).start()
     hub.wait_event("uplink.connected")
+    hub.wait_event("rflink.opened")
     broker.stop()
     hub.wait_event("uplink.disconnected")
 
@@ -86,6 +87,7 @@ def test_sigkill_between_reading_and_publishing_delivers_exactly_once(tmp_path, 
     broker.stop()  # no broker: the press is read and stored, and cannot be published
     cfg = hub_config(tmp_path, broker.port, rflink.link)
     hub = daemon_factory(cfg).start()
+    hub.wait_event("rflink.opened")
     press(rflink)
     stored = hub.wait_event("alert.stored")
     assert not hub.find("alert.published")
