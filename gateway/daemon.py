@@ -77,6 +77,7 @@ class Hub:
         self.policy = AlertPolicy(
             self.store, cfg.alerts, cfg.site.id, self.topics, self.clock,
             wake_uplink=self.uplink.wake, on_change=self._alert_changed,
+            fallback_publish=self.uplink.publish_from_memory,
         )
         self.pipeline = Pipeline(
             self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
@@ -274,6 +275,7 @@ class Hub:
             "clock_synced": self.clock.synced,
             "outbox_depth": self.store.outbox_depth(),
             "open_alerts": len(self.policy.open_alerts()),
+            "storage_failures": self.policy.storage_failures,
             "devices_seen": sum(1 for v in seen.values() if v is not None),
             "devices_total": len(seen),
             "last_seen": seen,

@@ -139,6 +139,15 @@ class Uplink:
         if self.connected:
             self._client.publish(topic, payload, qos=qos, retain=retain)
 
+    def publish_from_memory(self, topic: str, payload: bytes) -> None:
+        """Last resort when the outbox cannot be written (storage failure).
+
+        paho keeps a QoS 1 message in memory, connected or not, and resends it
+        until the broker acknowledges it; it is lost only if the hub also restarts.
+        """
+        self._client.publish(topic, self._finalize(payload), qos=1)
+        self.counters["published_from_memory"] += 1
+
     # --- lifecycle ------------------------------------------------------------
 
     async def run(self) -> None:

@@ -28,6 +28,7 @@ The rules (docs/alerts.md says the same for people):
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -69,6 +70,7 @@ class AlertPolicy:
         clock: HubClock,
         wake_uplink: Callable[[], None],
         on_change: Callable[[dict[str, Any]], None] | None = None,
+        fallback_publish: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.store = store
         self.cfg = cfg
@@ -76,6 +78,9 @@ class AlertPolicy:
         self.topics = topics
         self.clock = clock
         self._wake = wake_uplink
+        self._fallback = fallback_publish
+        self.storage_failures = 0
+        self._last_seq = 0
         self._on_change = on_change
         self._live: dict[str, _Live] = {}
         self._by_key: dict[str, str] = {}
@@ -85,6 +90,8 @@ class AlertPolicy:
     def resume(self) -> None:
         """Pick up alerts left open by the previous run."""
         now = self.clock.now().t
+        latest = self.store.alerts(limit=1)
+        self._last_seq = latest[0].seq if latest else 0
         for row in reversed(self.store.alerts(OPEN_STATES, limit=10_000)):
             live = _Live(row, last_sent_t=now)
             self._live[row.id] = live
@@ -114,7 +121,8 @@ class AlertPolicy:
             return True  # the platform may acknowledge twice; once counts
         now_wall = time.time()
         state = "acked" if row.state in OPEN_STATES else row.state
-        self.store.update_alert(alert_id, state=state, acked_wall=now_wall, acked_by=by)
+        self._persist(lambda: self.store.update_alert(alert_id, state=state, acked_wall=now_wall, acked_by=by),
+                      lambda: row, None)
         live = self._live.pop(alert_id, None)
         if live is not None and self._by_key.get(live.row.finding_key) == alert_id:
             del self._by_key[live.row.finding_key]
@@ -174,7 +182,7 @@ class AlertPolicy:
         within = live.last_press_t is not None and f.at.t - live.last_press_t <= self.cfg.help_repeat_window_s
         live.last_press_t = f.at.t
         if within or row.state != "open":
-            self.store.update_alert(row.id, evidence=evidence)
+            self._persist(lambda: self.store.update_alert(row.id, evidence=evidence), lambda: row, None)
             log.info("alert.press_folded", id=row.id, presses=presses)
             return
         self._escalate(live, f.at.t, reason="pressed again")
@@ -209,39 +217,42 @@ class AlertPolicy:
 
     def _open(self, f: Finding, *, test: bool = False) -> str:
         hold = f.cancel_window_s > 0
-        state = "pending" if hold else "open"
-        now_wall = time.time()
-        with self.store.transaction():
-            row = AlertRow(
-                id=str(uuid.uuid4()),
-                seq=self.store.next_seq(),
-                type=f.type,
-                severity=f.severity.value,
-                state=state,
-                finding_key=f.key,
-                device=f.device,
-                room=f.room,
-                level=0,
-                test=test,
-                boot_id=self.clock.boot_id,
-                detected_wall=self.clock.utc_of(f.at),
-                raised_wall=now_wall,
-                clock_synced=bool(f.at.synced and self.clock.synced),
-                evidence=dict(f.evidence),
-                first_published_wall=None,
-                acked_wall=None,
-                acked_by=None,
-                closed_reason=None,
-            )
-            if not hold and row.severity not in ESCALATING and not test and row.severity != "technical":
-                row = replace(row, state="closed", closed_reason="notice")
+        row = AlertRow(
+            id=str(uuid.uuid4()),
+            seq=self._last_seq + 1,  # the store's own number replaces this guess when it works
+            type=f.type,
+            severity=f.severity.value,
+            state="pending" if hold else "open",
+            finding_key=f.key,
+            device=f.device,
+            room=f.room,
+            level=0,
+            test=test,
+            boot_id=self.clock.boot_id,
+            detected_wall=self.clock.utc_of(f.at),
+            raised_wall=time.time(),
+            clock_synced=bool(f.at.synced and self.clock.synced),
+            evidence=dict(f.evidence),
+            first_published_wall=None,
+            acked_wall=None,
+            acked_by=None,
+            closed_reason=None,
+        )
+        if not hold and row.severity not in ESCALATING and not test and row.severity != "technical":
+            row = replace(row, state="closed", closed_reason="notice")
+
+        def write() -> None:
+            nonlocal row
+            row = replace(row, seq=self.store.next_seq())
             self.store.insert_alert(row)
-            if not hold:
-                self._enqueue(row, state="open", level=0)
+
+        stored = self._persist(write, lambda: row, None if hold else {"state": "open", "level": 0})
+        self._last_seq = row.seq
         if not hold:
             self._wake()  # hand it to the uplink before spending time on logs
-        log.info("alert.stored", id=row.id, seq=row.seq, type=row.type, severity=row.severity,
-                 state=row.state, device=row.device, room=row.room)
+        if stored:
+            log.info("alert.stored", id=row.id, seq=row.seq, type=row.type, severity=row.severity,
+                     state=row.state, device=row.device, room=row.room)
         if row.state in OPEN_STATES:
             live = _Live(row, last_press_t=f.at.t if f.type == "help_call" else None)
             if hold:
@@ -256,10 +267,9 @@ class AlertPolicy:
         return row.id
 
     def _raise_pending(self, live: _Live, now: float) -> None:
-        with self.store.transaction():
-            self.store.update_alert(live.row.id, state="open", raised_wall=time.time())
-            live.row = replace(live.row, state="open", raised_wall=time.time())
-            self._enqueue(live.row, state="open", level=live.row.level)
+        live.row = replace(live.row, state="open", raised_wall=time.time())
+        self._persist(lambda: self.store.update_alert(live.row.id, state="open", raised_wall=live.row.raised_wall),
+                      lambda: live.row, {"state": "open", "level": live.row.level})
         live.hold_until_t = None
         live.last_sent_t = now
         log.info("alert.raised_after_window", id=live.row.id, type=live.row.type)
@@ -269,9 +279,8 @@ class AlertPolicy:
     def _escalate(self, live: _Live, now: float, *, reason: str) -> None:
         level = min(live.row.level + 1, self.cfg.max_escalation_level)
         live.row = replace(live.row, level=level)
-        with self.store.transaction():
-            self.store.update_alert(live.row.id, level=level, evidence=live.row.evidence)
-            self._enqueue(live.row, state="open", level=level)
+        self._persist(lambda: self.store.update_alert(live.row.id, level=level, evidence=live.row.evidence),
+                      lambda: live.row, {"state": "open", "level": level})
         live.last_sent_t = now
         log.warning("alert.escalated", id=live.row.id, escalation_level=level, reason=reason)
         self._changed(live.row.id, "open", f"escalated to level {level}: {reason}")
@@ -282,38 +291,60 @@ class AlertPolicy:
         if live.held_since_t is not None:
             evidence["cancelled_after_s"] = round(at_t - live.held_since_t, 1)
         live.row = replace(live.row, evidence=evidence)
-        with self.store.transaction():
-            self.store.update_alert(live.row.id, state="cancelled", closed_reason=reason, evidence=evidence)
-            self._enqueue(live.row, state="cancelled", level=0, severity=Severity.INFO.value)
+        self._persist(
+            lambda: self.store.update_alert(live.row.id, state="cancelled", closed_reason=reason, evidence=evidence),
+            lambda: live.row, {"state": "cancelled", "level": 0, "severity": Severity.INFO.value})
         self._forget(live)
         log.info("alert.cancelled", id=live.row.id, type=live.row.type, reason=reason)
         self._changed(live.row.id, "cancelled", reason)
         self._wake()
 
     def _close(self, live: _Live, state: str, *, reason: str) -> None:
-        with self.store.transaction():
-            self.store.update_alert(live.row.id, state=state, closed_reason=reason)
-            self._enqueue(live.row, state=state, level=live.row.level)
+        self._persist(lambda: self.store.update_alert(live.row.id, state=state, closed_reason=reason),
+                      lambda: live.row, {"state": state, "level": live.row.level})
         self._forget(live)
         log.info("alert.closed", id=live.row.id, state=state, reason=reason)
         self._changed(live.row.id, state, reason)
         self._wake()
 
     def _send(self, live: _Live, *, state: str, note: str) -> None:
-        with self.store.transaction():
-            self.store.update_alert(live.row.id, evidence=live.row.evidence)
-            self._enqueue(live.row, state=state, level=live.row.level, note=note)
+        self._persist(lambda: self.store.update_alert(live.row.id, evidence=live.row.evidence),
+                      lambda: live.row, {"state": state, "level": live.row.level, "note": note})
         self._wake()
 
-    def _enqueue(self, row: AlertRow, *, state: str, level: int, severity: str | None = None,
-                 note: str | None = None) -> None:
+    def _persist(self, write: Callable[[], None], row: Callable[[], AlertRow],
+                 message: dict[str, Any] | None) -> bool:
+        """Run ``write`` and queue ``message`` in one durable transaction.
+
+        If storage fails (a full or failing SD card), the message is still handed
+        to the uplink from memory, so a help call is never dropped for want of a
+        disk; the failure is logged as critical and counted.
+        """
+        try:
+            with self.store.transaction():
+                write()
+                if message is not None:
+                    self._enqueue(row(), **message)
+            return True
+        except sqlite3.Error as exc:
+            self.storage_failures += 1
+            log.critical("alert.storage_failed", id=row().id, type=row().type, error=str(exc))
+            if message is not None and self._fallback is not None:
+                self._fallback(self.topics.alert, self._message(row(), **message))
+            return False
+
+    def _message(self, row: AlertRow, *, state: str, level: int, severity: str | None = None,
+                 note: str | None = None) -> bytes:
         extra: dict[str, Any] = {}
         if severity:
             extra["severity"] = severity
         if note:
             extra["note"] = note
-        payload = alert_message(row, self.site, state=state, level=level,
-                                enqueued_mono=time.monotonic(), extra=extra)
+        return alert_message(row, self.site, state=state, level=level, enqueued_mono=time.monotonic(), extra=extra)
+
+    def _enqueue(self, row: AlertRow, *, state: str, level: int, severity: str | None = None,
+                 note: str | None = None) -> None:
+        payload = self._message(row, state=state, level=level, severity=severity, note=note)
         self.store.enqueue(self.topics.alert, payload, qos=1, alert_id=row.id)
 
     # --- helpers --------------------------------------------------------------

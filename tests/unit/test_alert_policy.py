@@ -182,3 +182,24 @@ def test_test_alarm_waits_for_ack_without_escalating(env):
     assert len(messages(store)) == 1 and messages(store)[0]["test"] is True
     policy.on_platform_ack(alert_id)
     assert store.get_alert(alert_id).acked_wall is not None
+
+
+def test_storage_failure_still_sends_the_help_call_from_memory(tmp_path):
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock()
+    sent: list[tuple[str, bytes]] = []
+    policy = AlertPolicy(store, AlertConfig(), "site", Topics.for_site("carehub/v1", "site"), clock,  # type: ignore[arg-type]
+                         wake_uplink=lambda: None, fallback_publish=lambda t, p: sent.append((t, p)))
+    policy.resume()
+    policy.on_finding(help_press(clock))
+    store._db.execute("PRAGMA query_only=ON")  # the disk now refuses writes
+    clock.t += 200
+    policy.on_finding(help_press(clock, device="sos2"))
+    assert policy.storage_failures == 1
+    ((topic, payload),) = sent
+    msg = json.loads(payload)
+    assert topic == "carehub/v1/site/alert" and msg["type"] == "help_call" and msg["device"] == "sos2"
+    assert msg["seq"] == 2
+    clock.t += 61
+    policy.tick()  # escalation goes on from memory too
+    assert len(sent) >= 2 and json.loads(sent[-1][1])["level"] >= 1
