@@ -70,7 +70,8 @@ def check_serial(cfg: Config) -> Check:
     port = cfg.rflink.port
     if not os.path.exists(port):
         candidates = sorted(glob.glob("/dev/serial/by-id/*")) + sorted(glob.glob("/dev/rflink*"))
-        hint = f" Plugged-in serial devices: {', '.join(candidates)}" if candidates else " No serial device is plugged in."
+        hint = (f" Plugged-in serial devices: {', '.join(candidates)}" if candidates
+                else " No serial device is plugged in.")
         return Check("rflink", "FAIL", f"{port} does not exist: plug the RFLink gateway in or fix rflink.port.{hint}")
     if not os.access(port, os.R_OK | os.W_OK):
         return Check("rflink", "FAIL", f"{port} is not readable and writable by this user: add it to group dialout")
@@ -88,7 +89,8 @@ def check_bluetooth(cfg: Config) -> Check:
         return Check("bluetooth", "FAIL", "the system D-Bus is not running: bleak talks to BlueZ over D-Bus")
     for rfkill in glob.glob("/sys/class/rfkill/rfkill*"):
         try:
-            if Path(rfkill, "type").read_text().strip() == "bluetooth" and Path(rfkill, "soft").read_text().strip() == "1":
+            kind = Path(rfkill, "type").read_text().strip()
+            if kind == "bluetooth" and Path(rfkill, "soft").read_text().strip() == "1":
                 return Check("bluetooth", "FAIL", "Bluetooth is soft-blocked: rfkill unblock bluetooth")
         except OSError:
             continue

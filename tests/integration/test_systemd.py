@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import tomli_w
@@ -75,7 +74,7 @@ def test_udev_rules_parse():
     need("udevadm")
     proc = subprocess.run(["udevadm", "verify", str(REPO / "systemd" / "99-carehub-rflink.rules")],
                           capture_output=True, text=True)
-    if "Unknown command" in proc.stderr or "invalid" in proc.stderr.lower() and "verb" in proc.stderr.lower():
+    if "Unknown command" in proc.stderr or ("invalid" in proc.stderr.lower() and "verb" in proc.stderr.lower()):
         pytest.skip("this udevadm has no 'verify' (systemd < 254)")
     assert proc.returncode == 0, proc.stderr
 
@@ -124,7 +123,8 @@ def test_doctor(tmp_path, mosquitto):
     path.write_text(tomli_w.dumps(cfg))
     bad = run(path)
     assert bad.returncode == 1
-    assert re.search(r"^FAIL\s+broker", bad.stdout, re.M) and re.search(r"^FAIL\s+rflink.*does not exist", bad.stdout, re.M)
+    assert re.search(r"^FAIL\s+broker", bad.stdout, re.M)
+    assert re.search(r"^FAIL\s+rflink.*does not exist", bad.stdout, re.M)
     path.write_text("[platform]\nport = 'x'\n")
     broken = run(path)
     assert broken.returncode == 1 and "platform.port = 'x'" in broken.stdout
