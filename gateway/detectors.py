@@ -7,6 +7,7 @@ replay runs exactly the code and default settings that the daemon runs.
 from __future__ import annotations
 
 from detection.events import Detector
+from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
 from detection.supervision import DeviceSupervisor
 from gateway.config import Config
@@ -18,4 +19,8 @@ def build_detectors(cfg: Config) -> list[Detector]:
     }
     supervised |= {w.id: (w.offline_after_s, None) for w in cfg.wearables}
     detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised)]
+    if cfg.detection.fall.enabled and cfg.wearables:
+        detectors.append(FallDetector({
+            w.id: FallWearable(placement=w.placement, cancel_window_s=w.cancel_window_s) for w in cfg.wearables
+        }))
     return detectors
