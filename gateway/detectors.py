@@ -9,8 +9,10 @@ from __future__ import annotations
 from detection.events import Detector
 from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
+from detection.home import HomeMonitor, HomeSettings
 from detection.supervision import DeviceSupervisor
 from gateway.config import Config
+from gateway.config.schema import HomeConfig
 
 
 def build_detectors(cfg: Config) -> list[Detector]:
@@ -23,4 +25,23 @@ def build_detectors(cfg: Config) -> list[Detector]:
         detectors.append(FallDetector({
             w.id: FallWearable(placement=w.placement, cancel_window_s=w.cancel_window_s) for w in cfg.wearables
         }))
+    home = cfg.detection.home
+    if home.enabled:
+        detectors.append(HomeMonitor(home_settings(home)))
     return detectors
+
+
+def home_settings(home: HomeConfig) -> HomeSettings:
+    quiet = None
+    if home.quiet_hours:
+        start, end = home.quiet_hours.split("-")
+        quiet = (int(start), int(end))
+    return HomeSettings(
+        inactivity_floor_min=home.inactivity_floor_min, inactivity_ceiling_min=home.inactivity_ceiling_min,
+        sleep_ceiling_min=home.sleep_ceiling_min, quiet_hours=quiet, dwell_rooms=tuple(home.dwell_rooms),
+        dwell_floor_min=home.dwell_floor_min, dwell_ceiling_min=home.dwell_ceiling_min,
+        night_start_hour=home.night_start_hour, night_end_hour=home.night_end_hour,
+        wake_margin_min=home.wake_margin_min, night_door_severity=home.night_door_severity,
+        night_out_min=home.night_out_min, wellbeing_notices=home.wellbeing_notices,
+        away_after_min=home.away_after_min,
+    )

@@ -23,11 +23,16 @@ def _rows(cls: type, prefix: str) -> list[tuple[str, str, str, str]]:
             continue
         if typing.get_origin(tp) is list:
             (item,) = typing.get_args(tp)
-            rows += _rows(item, f"{path}[]")
-            continue
+            if dataclasses.is_dataclass(item):
+                rows += _rows(item, f"{path}[]")  # type: ignore[arg-type]
+                continue
         default: Any = f.default if f.default is not dataclasses.MISSING else "(required)"
+        if default == "(required)" and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
         if typing.get_origin(tp) is typing.Literal:
             allowed = "one of " + ", ".join(f"`{c}`" for c in typing.get_args(tp))
+        elif typing.get_origin(tp) is list:
+            allowed = "a list of " + _constraint_text(typing.get_args(tp)[0], f.metadata)
         else:
             allowed = _constraint_text(tp, f.metadata)
         shown = f"`{default!r}`" if default != "(required)" else default

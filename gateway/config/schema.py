@@ -162,6 +162,49 @@ class FallConfig:
 @dataclass(frozen=True)
 class HomeConfig:
     enabled: bool = opt(True, help="Watch the home's sensors for inactivity and routine changes")
+    inactivity_floor_min: float = opt(
+        45.0, help="Never raise inactivity sooner than this after the last sign of life, whatever was learned",
+        min=10, max=24 * 60, unit="min",
+    )
+    inactivity_ceiling_min: float = opt(
+        240.0, help="Always raise inactivity (awake, at home) by this much silence, whatever was learned",
+        min=30, max=24 * 60, unit="min",
+    )
+    sleep_ceiling_min: float = opt(
+        720.0, help="Longest silence in bed or at night before raising, whatever was learned",
+        min=60, max=24 * 60, unit="min",
+    )
+    quiet_hours: str = opt(
+        "", help="Hours when inactivity is never raised, e.g. '13-15' for a daily nap (empty: none)",
+        pattern=r"^$|^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$",
+    )
+    dwell_rooms: list[str] = opt(
+        default_factory=lambda: ["bathroom"], help="Rooms where a person may be stuck (shorter limits)"
+    )
+    dwell_floor_min: float = opt(
+        25.0, help="Never raise a room dwell sooner than this", min=5, max=600, unit="min"
+    )
+    dwell_ceiling_min: float = opt(
+        60.0, help="Always raise a room dwell by this much silence", min=10, max=600, unit="min"
+    )
+    night_start_hour: int = opt(22, help="Night begins (hour, local time)", min=0, max=23)
+    night_end_hour: int = opt(6, help="Night ends (hour, local time)", min=0, max=23)
+    wake_margin_min: float = opt(
+        90.0, help="Raise 'no sign of getting up' this long after the latest usual wake-up time",
+        min=15, max=600, unit="min",
+    )
+    night_door_severity: Literal["urgent", "wellbeing"] = opt(
+        "urgent", help="Severity when the entrance door opens at night and nobody comes back in"
+    )
+    night_out_min: float = opt(
+        20.0, help="After a night-time door opening, how long without anyone back inside before raising",
+        min=1, max=240, unit="min",
+    )
+    wellbeing_notices: bool = opt(True, help="Send daily routine-change notices (activity, sleep, bathroom...)")
+    away_after_min: float = opt(
+        10.0, help="After the entrance door, this much silence means the person went out", min=1, max=120,
+        unit="min",
+    )
 
 
 @dataclass(frozen=True)

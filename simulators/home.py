@@ -1,0 +1,197 @@
+"""Synthetic homes: a person's days as room sensors see them, in the home-log format (B).
+
+A day: waking (with seasonal drift), bathroom, breakfast, mornings in the
+living room or out shopping, lunch, an afternoon nap in the armchair on some
+days, visitors now and then, dinner, television, bed, and a bathroom visit or
+two at night. Sensors: a PIR per room (interval-style: 1 when movement starts,
+0 when it ends), bed and seat pressure, toilet flush, fridge, entrance door.
+Injections: a collapse (all events stop), a fall in the bathroom, a missed
+morning (stays in bed until noon), restless nights.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SENSORS = {
+    "pir_bedroom": ("bedroom", "motion"), "pir_bathroom": ("bathroom", "motion"),
+    "pir_kitchen": ("kitchen", "motion"), "pir_living": ("living", "motion"),
+    "pir_hall": ("entrance", "motion"), "bed": ("bedroom", "bed"), "seat": ("living", "seat"),
+    "toilet": ("bathroom", "toilet_flush"), "fridge": ("kitchen", "fridge"), "door": ("entrance", "door"),
+}
+PIR = {room: sid for sid, (room, kind) in SENSORS.items() if kind == "motion"}
+
+
+@dataclass(frozen=True)
+class HomeEvent:
+    local: float  # seconds, local time read as UTC
+    sensor: str
+    room: str
+    kind: str
+    state: int
+
+
+@dataclass(frozen=True)
+class Injection:
+    kind: str  # collapse, bathroom_fall, missed_morning, restless_nights
+    day: int  # 0-based day of the simulation
+
+
+class _Day:
+    def __init__(self, rng: random.Random, midnight: float) -> None:
+        self.rng = rng
+        self.midnight = midnight
+        self.events: list[HomeEvent] = []
+        self.activities: list[tuple[float, float, str]] = []
+
+    def at(self, hours: float) -> float:
+        return self.midnight + hours * 3600
+
+    def emit(self, t: float, sensor: str, state: int) -> None:
+        room, kind = SENSORS[sensor]
+        self.events.append(HomeEvent(t, sensor, room, kind, state))
+
+    def stay(self, room: str, start: float, end: float, *, still: bool = False) -> None:
+        """Movement in ``room`` from start to end: PIR intervals, sparser when sitting still."""
+        t = start
+        pir = PIR[room]
+        while t < end:
+            on = self.rng.uniform(20, 120) if not still else self.rng.uniform(5, 30)
+            self.emit(t, pir, 1)
+            self.emit(min(end, t + on), pir, 0)
+            t += on + (self.rng.uniform(30, 240) if not still else self.rng.uniform(600, 2400))
+
+    def visit(self, room: str, start: float, minutes: float, label: str, still: bool = False) -> float:
+        end = start + minutes * 60
+        if room in ("kitchen", "bathroom", "living", "bedroom"):
+            self.emit(start, PIR["entrance"], 1)
+            self.emit(start + 5, PIR["entrance"], 0)
+        self.stay(room, start + 10, end, still=still)
+        if room == "bathroom" and self.rng.random() < 0.8:
+            self.emit(end - 60, "toilet", 1)
+            self.emit(end - 50, "toilet", 0)
+        if room == "kitchen":
+            for _ in range(self.rng.randint(1, 3)):
+                t = self.rng.uniform(start, end)
+                self.emit(t, "fridge", 1)
+                self.emit(t + self.rng.uniform(5, 40), "fridge", 0)
+        self.activities.append((start, end, label))
+        return end
+
+
+def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed: bool) -> _Day:
+    d = _Day(rng, midnight)
+    drift_h = 0.5 * (index / 90)  # later mornings as the season turns
+    wake = d.at(rng.gauss(7.0, 0.3) + drift_h)
+    if missed:
+        wake = d.at(12.0)
+    d.emit(wake, "bed", 0)
+    t = d.visit("bedroom", wake, rng.uniform(3, 10), "dressing")
+    t = d.visit("bathroom", t, rng.uniform(8, 20), "toileting")
+    t = d.visit("kitchen", t, rng.uniform(15, 30), "breakfast")
+    if rng.random() < 0.45 and not missed:  # out shopping
+        t = d.visit("living", t, rng.uniform(20, 60), "living")
+        d.emit(t, "door", 1)
+        d.emit(t + 8, "door", 0)
+        back = t + rng.uniform(60, 180) * 60
+        d.activities.append((t, back, "leaving"))
+        d.emit(back, "door", 1)
+        d.emit(back + 8, "door", 0)
+        t = back + 30
+    t = max(t, d.at(rng.gauss(10.5, 0.3)))
+    t = d.visit("living", t, max(10.0, (d.at(12.4) - t) / 60), "living")
+    t = d.visit("kitchen", t, rng.uniform(25, 45), "lunch")
+    t = d.visit("bathroom", t, rng.uniform(3, 8), "toileting")
+    d.emit(t, "seat", 1)
+    if rng.random() < 0.5:  # a nap in the armchair
+        nap_end = t + rng.uniform(40, 80) * 60
+        d.stay("living", t, nap_end, still=True)
+        d.activities.append((t, nap_end, "napping"))
+        t = nap_end
+    if rng.random() < 0.12:  # visitors: two people moving about
+        end = t + rng.uniform(60, 120) * 60
+        for room in ("living", "kitchen", "entrance"):
+            d.stay(room, t, end)
+        d.activities.append((t, end, "visitors"))
+        t = end
+    t = d.visit("living", t, max(15.0, (d.at(18.3) - t) / 60), "living", still=True)
+    d.emit(t, "seat", 0)
+    t = d.visit("kitchen", t, rng.uniform(30, 50), "dinner")
+    d.emit(t, "seat", 1)
+    tv_end = d.at(rng.gauss(22.0, 0.3))
+    t = d.visit("living", t, max(20.0, (tv_end - t) / 60), "watching tv", still=True)
+    d.emit(t, "seat", 0)
+    t = d.visit("bathroom", t, rng.uniform(5, 15), "toileting")
+    t = d.visit("bedroom", t, rng.uniform(3, 8), "going to bed")
+    d.emit(t, "bed", 1)
+    nights = rng.choice([0, 1, 1, 2]) if not restless else rng.randint(4, 6)
+    for _ in range(nights):
+        u = t + rng.uniform(1, 7) * 3600
+        if u > d.at(30.5):
+            continue
+        d.emit(u, "bed", 0)
+        end = d.visit("bathroom", u + 30, rng.uniform(3, 8) if not restless else rng.uniform(10, 30), "toileting")
+        d.visit("bedroom", end, 1, "going to bed")
+        d.emit(end + 90, "bed", 1)
+    return d
+
+
+def generate(days: int, seed: int = 1, start: str = "2026-01-05",
+             injections: tuple[Injection, ...] = ()) -> tuple[list[HomeEvent], list[tuple[float, float, str]]]:
+    """Events and annotated activities for ``days`` days; injections as asked."""
+    rng = random.Random(seed)
+    t0 = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+    kinds = {(i.kind, i.day) for i in injections}
+    events: list[HomeEvent] = []
+    acts: list[tuple[float, float, str]] = []
+    cut: float | None = None
+    for n in range(days):
+        d = _day(rng, t0 + n * 86400, n, restless=("restless_nights", n) in kinds,
+                 missed=("missed_morning", n) in kinds)
+        day_events = sorted(d.events, key=lambda e: e.local)
+        if ("collapse", n) in kinds:
+            awake = [e.local for e in day_events if d.at(9) <= e.local <= d.at(20)]
+            cut = rng.choice(awake)
+        if ("bathroom_fall", n) in kinds:
+            bath = [e.local for e in day_events if e.room == "bathroom" and d.at(8) <= e.local <= d.at(21)]
+            cut = rng.choice(bath)
+        events += day_events
+        acts += d.activities
+        if cut is not None:
+            break
+    events.sort(key=lambda e: e.local)
+    if cut is not None:
+        events = [e for e in events if e.local <= cut]
+        acts = [a for a in acts if a[0] <= cut]
+    return events, acts
+
+
+def _ts(local: float) -> str:
+    return datetime.fromtimestamp(local, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple[float, float, str]],
+                   name: str = "synthetic", seed: int = 1) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "events.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ts", "sensor", "room", "kind", "state"])
+        for e in events:
+            w.writerow([_ts(e.local), e.sensor, e.room, e.kind, e.state])
+    with (folder / "activities.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["start", "end", "activity"])
+        for s, e, a in sorted(activities):
+            w.writerow([_ts(s), _ts(e), a])
+    meta = {
+        "name": name, "source": f"carehub simulators/home.py, seed {seed}", "license": "generated",
+        "rooms": sorted({room for room, _ in SENSORS.values()}),
+        "sensors": {sid: {"room": room, "kind": kind} for sid, (room, kind) in SENSORS.items()},
+        "span": [_ts(events[0].local), _ts(events[-1].local)] if events else [], "residents": 1,
+    }
+    (folder / "home.json").write_text(json.dumps(meta, indent=1))
