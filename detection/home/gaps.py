@@ -32,10 +32,12 @@ class Limit:
 class GapModel:
     def __init__(self) -> None:
         self.gaps: deque[tuple[str, int, float]] = deque(maxlen=KEEP)  # (context, hour, seconds)
+        self._cache: dict[tuple[str, int, float, float, float], Limit] = {}  # checked every tick
 
     def record(self, context: str, hour: int, seconds: float) -> None:
         if seconds >= MIN_GAP_S:
             self.gaps.append((context, hour, seconds))
+            self._cache.clear()
 
     def _comparable(self, context: str | None, hour: int | None) -> list[float]:
         out = []
@@ -48,7 +50,15 @@ class GapModel:
         return out
 
     def limit(self, context: str, hour: int, floor_s: float, ceiling_s: float, default_s: float) -> Limit:
-        """The silence after which something is wrong, for this context at this hour.
+        """The silence after which something is wrong, for this context at this hour."""
+        key = (context, hour, floor_s, ceiling_s, default_s)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._limit(context, hour, floor_s, ceiling_s, default_s)
+        return hit
+
+    def _limit(self, context: str, hour: int, floor_s: float, ceiling_s: float, default_s: float) -> Limit:
+        """The limit, computed.
 
         Two views of "comparable": the same context at any hour, and any context at
         this time of day. A week or two of history underestimates how long the
@@ -69,6 +79,7 @@ class GapModel:
         return [[c, h, round(s, 1)] for c, h, s in self.gaps]
 
     def restore(self, data: list[list[object]]) -> None:
+        self._cache.clear()
         self.gaps.clear()
         for c, h, s in data:
             self.gaps.append((str(c), int(h), float(s)))  # type: ignore[arg-type]

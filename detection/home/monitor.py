@@ -72,6 +72,8 @@ class HomeMonitor:
         self._visitors_until = -1.0
         self._recent_rooms: deque[tuple[float, str]] = deque(maxlen=16)
         self._day: Day | None = None
+        self._day_number = -1
+        self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
         # Motion sensors that report when movement ends (interval sources, PIRs with a
         # hold time) are trusted while they say "moving"; the others are instants.
         self._reports_off: set[str] = set()
@@ -259,14 +261,17 @@ class HomeMonitor:
         })]
 
     def _check_wake(self, last: _Last, at: Stamp) -> list[Finding]:
+        now_min = _tod_min(at.local)
+        if self._wake_due is None or self._wake_due[0] != len(self.wake_times) + 1000 * self._day_number:
+            learned = len(self.wake_times) >= MIN_WAKES
+            latest = float(np.percentile(list(self.wake_times), 90)) if learned else DEFAULT_WAKE_MIN
+            self._wake_due = (len(self.wake_times) + 1000 * self._day_number, latest + self.s.wake_margin_min,
+                              learned, latest)
+        _, due, learned, latest = self._wake_due
+        if not due <= now_min < 14 * 60:
+            return []
         date = _date(at.local)
         if self._no_wake_raised == date:
-            return []
-        now_min = _tod_min(at.local)
-        learned = len(self.wake_times) >= MIN_WAKES
-        latest = float(np.percentile(list(self.wake_times), 90)) if learned else DEFAULT_WAKE_MIN
-        due = latest + self.s.wake_margin_min
-        if not due <= now_min < 14 * 60:
             return []
         # Still in the night's silence: nothing since before 04:00 today.
         midnight = at.local - now_min * 60
@@ -279,11 +284,13 @@ class HomeMonitor:
         })]
 
     def _roll_day(self, at: Stamp) -> list[Finding]:
+        day_number = int(at.local // 86400)
+        if self._day is not None and day_number == self._day_number:
+            return []
+        self._day_number = day_number
         date = _date(at.local)
         if self._day is None:
             self._day = Day(date)
-            return []
-        if self._day.date == date:
             return []
         finished, self._day = self._day, Day(date)
         notices = self.routine.judge(finished)

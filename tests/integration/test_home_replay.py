@@ -23,7 +23,7 @@ def test_replay_real_home_prints_alerts_and_keeps_baselines(tmp_path):
     for line in lines:
         assert set(line) == {"ts", "type", "severity", "room", "detail"}
         assert line["severity"] in ("emergency", "urgent", "wellbeing", "technical")
-    again = subprocess.run(cmd[:-2] + ["--until", "2011-12-13 12:00:00"], capture_output=True, text=True,
+    again = subprocess.run([*cmd[:-2], "--until", "2011-12-13 12:00:00"], capture_output=True, text=True,
                            cwd=REPO, timeout=120)
     assert again.returncode == 0
     # A second run from the saved baselines starts out knowing the home: no pre-learning defaults.

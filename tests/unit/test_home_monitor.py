@@ -123,7 +123,7 @@ def test_clock_jump_of_local_time_is_not_silence():
 
 def test_baselines_survive_a_restart(tmp_path):
     folder, events = synthetic(tmp_path, 10, 9)
-    found_a, dets = replay(folder, events, events[-1].local)
+    _, dets = replay(folder, events, events[-1].local)
     home = next(d for d in dets if d.name == "home")
     store = Store(tmp_path / "state.db")
     store.save_baseline("home", home.snapshot())
