@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -23,13 +22,11 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
-    (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate a BLE wearable"),
     (("replay", "wearable"), "gateway.commands.replay_wearable", "replay accelerometer trials"),
     (("replay", "home"), "gateway.commands.replay_home", "replay a home event log"),
     (("eval", "fall"), "gateway.commands.eval_fall", "evaluate fall detection on trials"),
     (("eval", "home"), "gateway.commands.eval_home", "evaluate home monitoring on an event log"),
     (("train", "fall"), "gateway.commands.train_fall", "fit the fall detector's parameters"),
-    (("setup-code",), "gateway.commands.setup_code", "print the one-time setup code"),
     (("doctor",), "gateway.commands.doctor", "check this hub and say what to fix"),
 ]
 
@@ -40,8 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
         (): parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     }
     for words, module_name, help_text in COMMANDS:
-        if importlib.util.find_spec(module_name) is None:
-            continue
         for depth in range(1, len(words)):
             prefix = words[:depth]
             if prefix not in groups:

@@ -47,12 +47,12 @@ BASELINE_SAVE_S = 3600.0
 HEARD_KEEP = 200
 
 # Keys whose change needs a restart; everything else is applied live.
-RESTART_KEYS = ("platform", "storage", "web", "rflink.enabled", "rflink.port", "rflink.baudrate",
-                "ble", "wearables", "logging", "site")
+RESTART_KEYS = ("platform", "storage", "rflink.enabled", "rflink.port", "rflink.baudrate",
+                "wearables", "logging", "site")
 
 
 class Hub:
-    """The running hub. Also the facade the technician's page and remote commands use."""
+    """The running hub, and the facade through which remote commands read state and change config."""
 
     def __init__(self, cfg: Config, config_path: Path) -> None:
         self.config = cfg
@@ -83,7 +83,6 @@ class Hub:
             self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
         )
         self.rflink: RflinkDriver | None = None
-        self.ble: Any = None
         self.notifier = Notifier()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
@@ -111,11 +110,6 @@ class Hub:
                 reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
             )
             self._spawn("rflink", self.rflink.run)
-        if cfg.ble.enabled and cfg.wearables:
-            from gateway.wearables import start_wearable_driver
-
-            self.ble = start_wearable_driver(cfg, self.pipeline.submit, self.clock.now)
-            self._spawn("ble", self.ble.run)
 
     def _spawn(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._tasks[name] = asyncio.create_task(self._guard(name, fn), name=name)
@@ -151,7 +145,6 @@ class Hub:
         self._spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
         self._spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
         self._start_drivers()
-        web_runner = await self._start_web()
         self._spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
         self.notifier.ready()
         self.notifier.status(f"site {self.config.site.id}: running")
@@ -162,8 +155,6 @@ class Hub:
 
         log.info("hub.stopping")
         self.notifier.stopping()
-        if web_runner is not None:
-            await web_runner.cleanup()
         uplink_task = self._tasks.pop("uplink")
         for task in self._tasks.values():
             task.cancel()
@@ -176,18 +167,6 @@ class Hub:
         self.store.close()
         log.info("hub.stopped")
         return 0
-
-    async def _start_web(self) -> Any:
-        if not self.config.web.enabled:
-            return None
-        from gateway.web.app import start_web
-
-        try:
-            return await start_web(self, self.config.web)
-        except (OSError, ValueError) as exc:
-            # The page is for installers; the hub's safety job goes on without it.
-            log.error("web.start_failed", error=str(exc), bind=self.config.web.bind, port=self.config.web.port)
-            return None
 
     def healthy(self) -> bool:
         critical = ("uplink", "policy", "ticks")
@@ -283,8 +262,6 @@ class Hub:
         }
         if self.rflink is not None:
             body["rflink"] = self.rflink.status()
-        if self.ble is not None:
-            body["ble"] = self.ble.status()
         body["pi"] = read_pi_health()
         return body
 
@@ -299,14 +276,6 @@ class Hub:
 
     def rflink_heard(self, since_wall: float) -> list[dict[str, Any]]:
         return [h for h in self._heard if h["wall"] >= since_wall]
-
-    async def ble_scan(self, seconds: float) -> list[dict[str, Any]]:
-        if self.ble is None:
-            from gateway.wearables import scan_once
-
-            return await scan_once(self.config, seconds)
-        result: list[dict[str, Any]] = await self.ble.scan(seconds)
-        return result
 
     async def send_test_alarm(self, actor: str) -> str:
         return self.policy.raise_test(actor)

@@ -1,8 +1,9 @@
 """The whole hub on one machine with no hardware: broker, daemon, radio, platform.
 
 A real mosquitto on a free loopback port, the real daemon (``carehub run``) as
-its own process, an RFLink gateway on a pseudo-terminal playing a short day in
-the home, and the platform emulator printing what arrives and acknowledging it.
+its own process, an RFLink gateway on a pseudo-terminal playing a synthetic
+morning from the home simulator and then a help-button press, and the platform
+emulator printing what arrives and acknowledging it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 
 import tomli_w
 
-from simulators.broker import Mosquitto, free_port
+from simulators.broker import Mosquitto
+from simulators.home import generate
 from simulators.platform import PlatformEmulator
 from simulators.rflink import RadioCode, RflinkEmulator, Step, play
 
@@ -31,17 +33,41 @@ DEVICES: list[dict[str, str]] = [
     {"id": "pir-bathroom", "protocol": "EV1527", "address": "0c0002", "kind": "pir", "room": "bathroom"},
     {"id": "pir-kitchen", "protocol": "EV1527", "address": "0c0003", "kind": "pir", "room": "kitchen"},
     {"id": "pir-living", "protocol": "EV1527", "address": "0c0004", "kind": "pir", "room": "living"},
+    {"id": "pir-entrance", "protocol": "EV1527", "address": "0c0005", "kind": "pir", "room": "entrance"},
     {"id": "door-entrance", "protocol": "EV1527", "address": "0d0001", "kind": "door", "room": "entrance"},
+    {"id": "bed", "protocol": "EV1527", "address": "0e0001", "kind": "bed", "room": "bedroom"},
+    {"id": "seat-living", "protocol": "EV1527", "address": "0e0002", "kind": "seat", "room": "living"},
+    {"id": "toilet", "protocol": "EV1527", "address": "0e0003", "kind": "toilet_flush", "room": "bathroom"},
+    {"id": "fridge", "protocol": "EV1527", "address": "0e0004", "kind": "fridge", "room": "kitchen"},
 ]
 
-MORNING = [
-    Step(1.0, "pir-bedroom", note="she wakes up: movement in the bedroom"),
-    Step(1.5, "pir-bathroom", note="movement in the bathroom"),
-    Step(1.5, "pir-kitchen", note="breakfast: movement in the kitchen"),
-    Step(1.5, "pir-living", note="movement in the living room"),
-    Step(1.5, "pir-bedroom", battery="LOW", note="bedroom sensor reports a low battery"),
-    Step(2.0, "sos-bed", note="she presses the help button by the bed"),
-]
+# The synthetic home's sensors (simulators/home.py) as the demo flat's radio devices.
+SIM_TO_DEVICE = {
+    "pir_bedroom": "pir-bedroom", "pir_bathroom": "pir-bathroom", "pir_kitchen": "pir-kitchen",
+    "pir_living": "pir-living", "pir_hall": "pir-entrance", "door": "door-entrance", "bed": "bed",
+    "seat": "seat-living", "toilet": "toilet", "fridge": "fridge",
+}
+SIM_SECONDS_PER_REAL_SECOND = 900.0  # a quarter of an hour of the morning per second
+
+
+def morning_steps(seed: int = 3) -> list[Step]:
+    """A synthetic morning (wake-up to 10:00) as radio steps, compressed in time, then the help press."""
+    events, _ = generate(1, seed)
+    day0 = events[0].local - events[0].local % 86400
+    wake = next(e.local for e in events if e.sensor == "bed" and e.state == 0)
+    steps, prev = [], wake
+    for e in events:
+        if not wake <= e.local <= day0 + 10 * 3600:
+            continue
+        if e.kind == "motion" and e.state == 0:
+            continue  # 433 MHz PIRs only send when they see movement
+        note = f"{e.room}: {e.kind} {'on' if e.state else 'off'}"
+        steps.append(Step((e.local - prev) / SIM_SECONDS_PER_REAL_SECOND, SIM_TO_DEVICE[e.sensor],
+                          "ON" if e.state else "OFF", repeats=2, note=note))
+        prev = e.local
+    steps.append(Step(1.0, "pir-bedroom", battery="LOW", note="bedroom sensor reports a low battery"))
+    steps.append(Step(2.0, "sos-bed", note="she presses the help button by the bed"))
+    return steps
 
 # Daemon log events worth showing, and how.
 _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -55,7 +81,6 @@ _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
     "alert.published": lambda e: f"hub: broker acknowledged alert {e['id'][:8]}",
     "alert.escalated": lambda e: f"hub escalated alert {e['id'][:8]} to level {e.get('escalation_level')}",
     "alert.acked": lambda e: f"hub: platform acknowledged alert {e['id'][:8]} -> closed",
-    "web.listening": lambda e: f"technician's page: {e.get('url')}",
 }
 
 
@@ -108,7 +133,7 @@ class DemoDaemon:
                 self.proc.kill()
 
 
-def demo_config(workdir: Path, broker_port: int, rflink_link: Path, web_port: int) -> dict[str, Any]:
+def demo_config(workdir: Path, broker_port: int, rflink_link: Path) -> dict[str, Any]:
     return {
         "site": {"id": SITE, "name": "Demo flat"},
         "platform": {"host": "127.0.0.1", "port": broker_port, "health_interval_s": 30.0,
@@ -116,13 +141,11 @@ def demo_config(workdir: Path, broker_port: int, rflink_link: Path, web_port: in
         "alerts": {"ack_timeout_s": 10.0},
         "storage": {"path": str(workdir / "carehub.db")},
         "rflink": {"enabled": True, "port": str(rflink_link), "reopen_min_s": 0.2, "reopen_max_s": 2.0},
-        "web": {"enabled": True, "bind": "127.0.0.1", "port": web_port},
         "devices": DEVICES,
     }
 
 
-def run_demo(workdir: Path | None = None, *, keep_running: bool = False, web_port: int | None = None,
-             say: Callable[[str], None] = print) -> int:
+def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Callable[[str], None] = print) -> int:
     started = time.monotonic()
 
     def out(text: str) -> None:
@@ -134,7 +157,7 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, web_por
         out(f"broker: mosquitto on 127.0.0.1:{broker.port}")
         rflink = RflinkEmulator(work / "serial-by-id-rflink").start()
         config_path = work / "carehub.toml"
-        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, web_port or free_port())))
+        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link)))
         out(f"config: {config_path}")
         with PlatformEmulator("127.0.0.1", broker.port, mode="late", delay_s=2.0,
                               printer=lambda s: out(s)) as platform:
@@ -145,7 +168,8 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, web_por
                     return 1
                 hub.wait("uplink.connected", 10)
                 codes = {d["id"]: RadioCode(d["protocol"], d["address"], d.get("switch", "")) for d in DEVICES}
-                play(rflink, MORNING, codes, on_step=lambda s: out(f"radio: {s.note}"))
+                out("radio: a synthetic morning in the flat (simulators/home.py), 15 minutes a second")
+                play(rflink, morning_steps(), codes, on_step=lambda s: out(f"radio: {s.note}"))
                 press_t = time.monotonic()
                 if not platform.wait_for(lambda p: bool(p.alerts_of("help_call")), timeout=10):
                     out("FAILED: the help call did not reach the platform")

@@ -70,3 +70,9 @@ def test_merge_and_atomic_save_keep_previous_copy(tmp_path):
 def test_secrets_are_known():
     assert "platform.password" in secret_paths()
     assert to_data(validate({}))["platform"]["password"] == ""
+
+
+def test_parts_not_in_this_version_are_refused_plainly():
+    errs = errors_of({"web": {"enabled": True}, "ble": {"enabled": True}})
+    assert "not part of this version" in errs["web.enabled"]
+    assert "not part of this version" in errs["ble.enabled"]
