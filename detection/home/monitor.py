@@ -31,6 +31,8 @@ DEFAULT_WAKE_MIN = 9 * 60.0  # before any wake-up has been learned
 MIN_WAKES = 5
 INACTIVITY_KEY = "inactivity"
 MOVING_STALE_S = 4 * 3600.0
+NIGHT_UP_FLOOR_S = 30 * 60.0
+NIGHT_UP_DEFAULT_S = 60 * 60.0
 
 
 def _date(local: float) -> str:
@@ -79,6 +81,9 @@ class HomeMonitor:
         self._reports_off: set[str] = set()
         self._moving: dict[str, tuple[float, str]] = {}
         self._on_durations: dict[str, deque[float]] = {}
+        self.night_up: deque[float] = deque(maxlen=60)  # how long this person is usually up at night (s)
+        self._up_since: float | None = None
+        self._up_raised = False
 
     # --- detector protocol ------------------------------------------------------
 
@@ -93,7 +98,7 @@ class HomeMonitor:
 
     def snapshot(self) -> dict[str, Any] | None:
         return {"version": STATE_VERSION, "gaps": self.gaps.snapshot(), "routine": self.routine.snapshot(),
-                "wake_times": list(self.wake_times)}
+                "wake_times": list(self.wake_times), "night_up": list(self.night_up)}
 
     def restore(self, state: dict[str, Any]) -> None:
         if state.get("version") != STATE_VERSION:
@@ -102,6 +107,8 @@ class HomeMonitor:
         self.routine.restore(state.get("routine", []))
         self.wake_times.clear()
         self.wake_times.extend(float(w) for w in state.get("wake_times", []))
+        self.night_up.clear()
+        self.night_up.extend(float(w) for w in state.get("night_up", []))
 
     # --- signs of life ----------------------------------------------------------
 
@@ -147,6 +154,15 @@ class HomeMonitor:
                 self._night_door_t, self._night_door_raised = None, False
 
         if kind == "bed":
+            if not active and self.s.is_night(hour):
+                self._up_since = at.t
+            elif active and self._up_since is not None:
+                if self._up_raised:
+                    out.append(self._finding("night_out_of_bed", self._night_severity(), at, "night_out_of_bed",
+                                             room, {"reason": "back in bed"}, FindingState.CLEARED))
+                else:
+                    self.night_up.append(at.t - self._up_since)
+                self._up_since, self._up_raised = None, False
             self._in_bed = active
         elif kind == "seat":
             self._seated_room = room if active else None
@@ -178,6 +194,21 @@ class HomeMonitor:
         self._silence_from = None
         return out
 
+    def _check_night_up(self, at: Stamp) -> list[Finding]:
+        """Out of bed at night for much longer than this person usually is."""
+        if self._up_since is None or self._up_raised or self._away_since is not None:
+            return []
+        up = at.t - self._up_since
+        seen = sorted(self.night_up)
+        limit = max(NIGHT_UP_FLOOR_S, 1.5 * seen[-1] + 600.0) if len(seen) >= 5 else NIGHT_UP_DEFAULT_S
+        if up <= limit:
+            return []
+        self._up_raised = True
+        room = self._last.room if self._last else None
+        return [self._finding("night_out_of_bed", self._night_severity(), at, "night_out_of_bed", room, {
+            "up_min": round(up / 60, 1), "limit_min": round(limit / 60, 1), "learned_from": len(seen),
+        })]
+
     def _moving_limit(self, device: str) -> float:
         seen = self._on_durations.get(device)
         if not seen or len(seen) < 5:
@@ -208,6 +239,7 @@ class HomeMonitor:
             out.append(self._finding("night_wandering", self._night_severity(), at, "night_wandering", room,
                                      {"door_opened_min_ago": round((at.t - self._night_door_t) / 60, 1),
                                       "limit_min": s.night_out_min}))
+        out += self._check_night_up(at)
         if self._away_since is not None:
             return out
         last = self._last

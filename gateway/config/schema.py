@@ -195,7 +195,8 @@ class HomeConfig:
         min=15, max=600, unit="min",
     )
     night_door_severity: Literal["urgent", "wellbeing"] = opt(
-        "urgent", help="Severity when the entrance door opens at night and nobody comes back in"
+        "urgent", help="Severity of night wandering: the entrance door opening at night with nobody back "
+        "inside, or out of bed at night far longer than usual"
     )
     night_out_min: float = opt(
         20.0, help="After a night-time door opening, how long without anyone back inside before raising",

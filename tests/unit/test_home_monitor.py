@@ -151,3 +151,25 @@ def test_visitors_do_not_break_it(tmp_path, bad_day):
     for k, room in enumerate(["living", "kitchen", "entrance", "living"]):
         m.observe(Motion(device=f"pir_{room}", at=Stamp(t + k * 2, t + k * 2), room=room))
     assert m._visitors_until > t
+
+
+def test_out_of_bed_at_night_far_longer_than_usual():
+    m = HomeMonitor(HomeSettings())
+    night = 2 * 3600.0
+    for day in range(6):  # learn: up for ~10 minutes each night
+        t = day * 86400 + night
+        m.observe(Contact(device="bed", at=Stamp(t, t), room="bedroom", kind="bed", active=False))
+        m.observe(Motion(device="pir", at=Stamp(t + 60, t + 60), room="bathroom"))
+        m.observe(Contact(device="bed", at=Stamp(t + 600, t + 600), room="bedroom", kind="bed", active=True))
+    t = 6 * 86400 + night
+    m.observe(Contact(device="bed", at=Stamp(t, t), room="bedroom", kind="bed", active=False))
+    out = []
+    for k in range(1, 120):  # up and about (the kitchen PIR keeps seeing movement), for an hour
+        s = t + k * 30
+        if k % 4 == 0:
+            out += m.observe(Motion(device="pir_k", at=Stamp(s, s), room="kitchen"))
+        out += m.observe(Tick(at=Stamp(s, s)))
+    raised_ = [f for f in out if f.type == "night_out_of_bed" and f.state is FindingState.RAISED]
+    assert len(raised_) == 1 and raised_[0].evidence["limit_min"] < 60
+    back = m.observe(Contact(device="bed", at=Stamp(t + 4000, t + 4000), room="bedroom", kind="bed", active=True))
+    assert any(f.type == "night_out_of_bed" and f.state is FindingState.CLEARED for f in back)
