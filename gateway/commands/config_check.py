@@ -31,6 +31,11 @@ def load_or_explain(path: Path) -> Config | None:
     return None
 
 
+def config_or_defaults(path: Path | None) -> Config | None:
+    """The config at ``path`` (None after explaining why it is unusable), or the schema's defaults."""
+    return Config() if path is None else load_or_explain(path)
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = load_or_explain(args.config)
     if cfg is None:

@@ -36,17 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gateway.commands.config_check import load_or_explain
-    from gateway.config import Config
+    from gateway.commands.config_check import config_or_defaults
     from gateway.home_replay import detectors_for, raised, read_events, timeline
     from gateway.home_replay import run as run_detectors
 
-    base = Config()
-    if args.config is not None:
-        loaded = load_or_explain(args.config)
-        if loaded is None:
-            return 2
-        base = loaded
+    base = config_or_defaults(args.config)
+    if base is None:
+        return 2
     events = read_events(args.dir)
     start, end = events[0].local, events[-1].local
     learn_end = start + LEARNING_DAYS * 86400

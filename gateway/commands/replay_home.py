@@ -22,18 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gateway.commands.config_check import load_or_explain
-    from gateway.config import Config
+    from gateway.commands.config_check import config_or_defaults
     from gateway.home_replay import detectors_for, parse_ts, raised, read_events, report, timeline
     from gateway.home_replay import run as run_detectors
     from gateway.store import Store
 
-    base = Config()
-    if args.config is not None:
-        loaded = load_or_explain(args.config)
-        if loaded is None:
-            return 2
-        base = loaded
+    base = config_or_defaults(args.config)
+    if base is None:
+        return 2
     try:
         events = read_events(args.dir)
         until = parse_ts(args.until) if args.until else events[-1].local + 86400

@@ -26,18 +26,14 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from detection.events import FindingState
-    from gateway.commands.config_check import load_or_explain
-    from gateway.config import Config
+    from gateway.commands.config_check import config_or_defaults
     from gateway.config.schema import WearableConfig
     from gateway.detectors import build_detectors
     from gateway.fall_training import BATCH, load_trials, replay
 
-    base = Config()
-    if args.config is not None:
-        loaded = load_or_explain(args.config)
-        if loaded is None:
-            return 2
-        base = loaded
+    base = config_or_defaults(args.config)
+    if base is None:
+        return 2
     try:
         trials = load_trials(args.trials)
     except (OSError, ValueError, KeyError) as exc:

@@ -17,6 +17,15 @@ def listener(tmp_path):
     return s, str(path)
 
 
+def drain(sock: socket.socket) -> list[bytes]:
+    got = []
+    while True:
+        try:
+            got.append(sock.recv(100))
+        except BlockingIOError:
+            return got
+
+
 def test_messages_reach_the_socket(tmp_path):
     s, path = listener(tmp_path)
     n = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"})
@@ -53,22 +62,11 @@ async def test_pings_only_while_healthy(tmp_path):
     task = asyncio.create_task(watchdog_loop(Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "100000"}),
                                              lambda: healthy))
     await asyncio.sleep(0.3)
-    got = []
-    while True:
-        try:
-            got.append(s.recv(100))
-        except BlockingIOError:
-            break
+    got = drain(s)
     assert got and set(got) == {b"WATCHDOG=1"}
     healthy = False
     await asyncio.sleep(0.3)
-    got = []
-    while True:
-        try:
-            got.append(s.recv(100))
-        except BlockingIOError:
-            break
-    assert got == []
+    assert drain(s) == []
     task.cancel()
 
 
