@@ -22,8 +22,7 @@ from typing import Any
 
 import structlog
 
-from detection.events import Stamp
-from drivers.rflink import DeviceSpec, Heard, RflinkDriver
+from drivers.rflink import DeviceSpec, RflinkDriver
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
@@ -44,7 +43,6 @@ TICK_S = 30.0  # detectors notice silence on this cadence (replay uses the same)
 POLICY_TICK_S = 0.5
 JOURNAL_FLUSH_S = 10.0
 BASELINE_SAVE_S = 3600.0
-HEARD_KEEP = 200
 
 # Keys whose change needs a restart; everything else is applied live.
 RESTART_KEYS = ("platform", "storage", "rflink.enabled", "rflink.port", "rflink.baudrate",
@@ -63,7 +61,6 @@ class Hub:
         self.bus = EventBus()
         self.registry = DeviceRegistry()
         self.registry.configure(_device_states(cfg))
-        self._heard: list[dict[str, Any]] = []
         self.uplink = Uplink(
             cfg.platform, self.topics, self.store,
             client_id=cfg.platform.client_id or f"carehub-{cfg.site.id}",
@@ -86,6 +83,7 @@ class Hub:
         self.notifier = Notifier()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
+        self._pruned_day = -1
 
     # --- building -------------------------------------------------------------
 
@@ -106,7 +104,7 @@ class Hub:
         if cfg.rflink.enabled:
             self.rflink = RflinkDriver(
                 cfg.rflink.port, _rflink_specs(cfg), self.pipeline.submit, self.clock.now,
-                baudrate=cfg.rflink.baudrate, on_heard=self._on_heard,
+                baudrate=cfg.rflink.baudrate,
                 reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
             )
             self._spawn("rflink", self.rflink.run)
@@ -184,7 +182,7 @@ class Hub:
     def _flush_and_prune(self) -> None:
         self.pipeline.flush_journal()
         day = int(time.time() // 86400)
-        if getattr(self, "_pruned_day", None) != day:
+        if self._pruned_day != day:
             self._pruned_day = day
             self.store.journal_prune(time.time() - self.config.storage.journal_days * 86400)
 
@@ -211,13 +209,6 @@ class Hub:
                           "text": f"alert {event['alert_id'][:8]}: {event['state']} ({event['text']})",
                           "alert_id": event["alert_id"], "state": event["state"]})
 
-    def _on_heard(self, heard: Heard, at: Stamp) -> None:
-        self._heard.append({
-            "wall": self.clock.utc_of(at), "protocol": heard.protocol, "address": heard.address,
-            "switch": heard.switch, "command": heard.command, "known_device": heard.device,
-        })
-        del self._heard[:-HEARD_KEEP]
-
     def _set_availability(self, device: str, online: bool) -> None:
         state = self.registry.devices.get(device)
         if state is not None:
@@ -229,7 +220,7 @@ class Hub:
             self.uplink.publish_state(self.topics.availability(dev.id),
                                       b"offline" if dev.online is False else b"online")
 
-    # --- facade for the page and remote commands ------------------------------
+    # --- state and remote commands --------------------------------------------
 
     def status(self) -> dict[str, Any]:
         return {
@@ -265,23 +256,8 @@ class Hub:
         body["pi"] = read_pi_health()
         return body
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        return self.bus.subscribe()
-
-    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
-        self.bus.unsubscribe(q)
-
-    def recent_events(self, n: int = 50) -> list[dict[str, Any]]:
-        return list(self.bus.recent)[-n:]
-
-    def rflink_heard(self, since_wall: float) -> list[dict[str, Any]]:
-        return [h for h in self._heard if h["wall"] >= since_wall]
-
     async def send_test_alarm(self, actor: str) -> str:
         return self.policy.raise_test(actor)
-
-    async def test_connection(self, platform: PlatformConfig) -> tuple[bool, str]:
-        return await probe_broker(platform)
 
     async def apply_config(self, new: Config, actor: str) -> list[str]:
         old = self.config
