@@ -203,3 +203,15 @@ def test_storage_failure_still_sends_the_help_call_from_memory(tmp_path):
     clock.t += 61
     policy.tick()  # escalation goes on from memory too
     assert len(sent) >= 2 and json.loads(sent[-1][1])["level"] >= 1
+
+
+def test_cancel_action_on_a_wearable_cancels_its_pending_fall(env):
+    from detection.events import ButtonAction, ButtonPress
+    from detection.help_call import HelpCallDetector
+
+    policy, store, clock = env
+    policy.on_finding(fall(clock, device="pendant"))
+    for f in HelpCallDetector().observe(ButtonPress(device="pendant", at=clock.now(), action=ButtonAction.CANCEL)):
+        policy.on_finding(f)
+    (msg,) = messages(store)
+    assert msg["state"] == "cancelled" and msg["evidence"]["cancel_reason"] == "button"
