@@ -36,6 +36,7 @@ from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import OPEN_STATES, Store
 from gateway.topics import Topics
 from gateway.uplink import Uplink, make_client
+from gateway.wearables import WearableDriver, wearable_driver
 
 log = structlog.get_logger("carehub.daemon")
 
@@ -46,7 +47,7 @@ BASELINE_SAVE_S = 3600.0
 
 # Keys whose change needs a restart; everything else is applied live.
 RESTART_KEYS = ("platform", "storage", "rflink.enabled", "rflink.port", "rflink.baudrate",
-                "wearables", "logging", "site")
+                "ble", "wearables", "logging", "site")
 
 
 class Hub:
@@ -80,6 +81,7 @@ class Hub:
             self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
         )
         self.rflink: RflinkDriver | None = None
+        self.ble: WearableDriver | None = None
         self.notifier = Notifier()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
@@ -108,6 +110,9 @@ class Hub:
                 reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
             )
             self._spawn("rflink", self.rflink.run)
+        if cfg.ble.enabled and cfg.wearables:
+            self.ble = wearable_driver(cfg, self.pipeline.submit, self.clock.now)
+            self._spawn("ble", self.ble.run)
 
     def _spawn(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._tasks[name] = asyncio.create_task(self._guard(name, fn), name=name)
@@ -253,6 +258,8 @@ class Hub:
         }
         if self.rflink is not None:
             body["rflink"] = self.rflink.status()
+        if self.ble is not None:
+            body["ble"] = self.ble.status()
         body["pi"] = read_pi_health()
         return body
 
