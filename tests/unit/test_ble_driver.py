@@ -79,8 +79,8 @@ class Clock:
         return Stamp(self.t, self.t)
 
 
-async def until(cond: Callable[[], bool], timeout: float = 3.0) -> None:
-    for _ in range(int(timeout / 0.01)):
+async def until(cond: Callable[[], bool], within_s: float = 3.0) -> None:
+    for _ in range(int(within_s / 0.01)):
         if cond():
             return
         await asyncio.sleep(0.01)
@@ -134,7 +134,7 @@ async def test_scanner_is_restarted_when_adverts_stop():
     task = asyncio.create_task(drv.run())
     await until(lambda: radio.scans == 1)
     clock.t += 10  # no advertisement for a long while, wearable not connected
-    await until(lambda: radio.scans >= 2, timeout=5)
+    await until(lambda: radio.scans >= 2, within_s=5)
     assert drv.counters["scanner_restarts"] >= 1 and radio.stops >= 1
     task.cancel()
 
