@@ -22,6 +22,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
+    (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),
     (("replay", "wearable"), "gateway.commands.replay_wearable", "replay accelerometer trials"),
     (("replay", "home"), "gateway.commands.replay_home", "replay a home event log"),
     (("eval", "fall"), "gateway.commands.eval_fall", "evaluate fall detection on trials"),

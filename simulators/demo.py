@@ -18,12 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
+from detection.events import ButtonAction
 from simulators.broker import Mosquitto
 from simulators.home import generate
 from simulators.platform import PlatformEmulator
 from simulators.rflink import RadioCode, RflinkEmulator, Step, play
+from simulators.wearable import VirtualWearable, WearableEmulator, synthetic_fall
 
 SITE = "demo-site"
 DEVICES: list[dict[str, str]] = [
@@ -81,6 +84,8 @@ _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
     "alert.published": lambda e: f"hub: broker acknowledged alert {e['id'][:8]}",
     "alert.escalated": lambda e: f"hub escalated alert {e['id'][:8]} to level {e.get('escalation_level')}",
     "alert.acked": lambda e: f"hub: platform acknowledged alert {e['id'][:8]} -> closed",
+    "ble.connected": lambda e: f"hub connected to wearable {e.get('wearable')} ({e.get('profile')} profile)",
+    "alert.raised_after_window": lambda e: f"hub: nobody cancelled alert {e['id'][:8]}: raised as an emergency",
 }
 
 
@@ -133,6 +138,22 @@ class DemoDaemon:
                 self.proc.kill()
 
 
+PENDANT = "C0:FF:EE:00:00:01"
+FALL_TRIAL = "F01_SA05_R01"  # SisFall: a forward fall while walking, caused by a slip
+SHARED_TRIALS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sisfall-young-50hz.npz"
+
+
+def fall_recording() -> tuple[np.ndarray, str]:
+    """A real fall from ../shared/data when it is there, else a synthetic one."""
+    if SHARED_TRIALS.exists():
+        d = np.load(SHARED_TRIALS)
+        trials = [str(t) for t in d["trial"]]
+        if FALL_TRIAL in trials:
+            i = trials.index(FALL_TRIAL)
+            return d["acc"][d["offsets"][i]:d["offsets"][i + 1]] / 1000.0, f"real SisFall trial {FALL_TRIAL}"
+    return synthetic_fall(np.random.default_rng(4)), "a synthetic fall (../shared/data is absent)"
+
+
 def demo_config(workdir: Path, broker_port: int, rflink_link: Path) -> dict[str, Any]:
     return {
         "site": {"id": SITE, "name": "Demo flat"},
@@ -142,7 +163,39 @@ def demo_config(workdir: Path, broker_port: int, rflink_link: Path) -> dict[str,
         "storage": {"path": str(workdir / "carehub.db")},
         "rflink": {"enabled": True, "port": str(rflink_link), "reopen_min_s": 0.2, "reopen_max_s": 2.0},
         "devices": DEVICES,
+        "ble": {"enabled": True, "emulator_socket": str(workdir / "wearables.sock")},
+        "wearables": [{"id": "pendant", "address": PENDANT, "profile": "carehub", "placement": "waist",
+                       "cancel_window_s": 10.0, "name": "Pendant"}],
     }
+
+
+def self_check_fall(hub: DemoDaemon, platform: PlatformEmulator, pendant: VirtualWearable,
+                    wearables: WearableEmulator, out: Callable[[str], None]) -> bool:
+    """The pendant replays a fall twice: the first becomes an emergency, the wearer cancels the second."""
+    if not hub.wait("ble.connected", 20):
+        out("FAILED: the hub did not connect to the pendant")
+        return False
+    samples, what = fall_recording()
+    out(f"pendant: replaying {what} over the carehub BLE profile")
+    pendant.play(samples)
+    if not platform.wait_for(lambda p: bool(p.alerts_of("fall", "open")), timeout=60):
+        out("FAILED: the fall did not reach the platform")
+        return False
+    out("pendant: replaying the same fall again; this time she presses 'I am fine'")
+    pendant.play(samples)
+    if not hub.wait("alert.cancel_window", 40, where=lambda e: len([1 for x in hub.events
+                                                                  if x.get("event") == "alert.cancel_window"]) >= 2):
+        out("FAILED: the second fall was not detected")
+        return False
+    wearables.press(PENDANT, ButtonAction.CANCEL)
+    if not platform.wait_for(lambda p: bool(p.alerts_of("fall", "cancelled")), timeout=15):
+        out("FAILED: the cancellation did not reach the platform")
+        return False
+    time.sleep(1.0)
+    emergencies = len(platform.alerts_of("fall", "open"))
+    out(f"falls: 1 raised as an emergency, 1 cancelled by the wearer and reported at low priority "
+        f"({emergencies} fall emergency at the platform)")
+    return emergencies == 1
 
 
 def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Callable[[str], None] = print) -> int:
@@ -156,6 +209,8 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
     with Mosquitto() as broker:
         out(f"broker: mosquitto on 127.0.0.1:{broker.port}")
         rflink = RflinkEmulator(work / "serial-by-id-rflink").start()
+        pendant = VirtualWearable(PENDANT, "carehub pendant")
+        wearables = WearableEmulator(work / "wearables.sock", [pendant]).start()
         config_path = work / "carehub.toml"
         config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link)))
         out(f"config: {config_path}")
@@ -179,13 +234,15 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
                 acked = hub.wait("alert.acked", 15, where=lambda e: e.get("id") == help_alert["id"])
                 out(f"help call reached the platform {arrived_ms:.0f} ms after the press; "
                     f"{'acknowledged and closed' if acked else 'NOT acknowledged'}")
+                fell = acked and self_check_fall(hub, platform, pendant, wearables, out)
                 if keep_running:
                     out("still running (Ctrl-C to stop)")
                     while hub.proc.poll() is None:
                         time.sleep(1)
-                return 0 if acked else 1
+                return 0 if acked and fell else 1
             except KeyboardInterrupt:
                 return 0
             finally:
                 hub.stop()
                 rflink.stop()
+                wearables.stop()

@@ -27,6 +27,17 @@ from drivers.ble.profiles.sig import BATTERY_LEVEL
 BATCH = 10
 
 
+def synthetic_fall(rng: np.random.Generator, fs: float = 50.0) -> np.ndarray:
+    """Walking, a 0.4 s free fall, a hard impact, then lying still on the side (float g, (n, 3))."""
+    t = np.arange(int(5 * fs)) / fs
+    bounce = 1 + 0.3 * np.sin(2 * np.pi * 1.8 * t)
+    walk = np.array([0.0, 0.0, 1.0]) * bounce[:, None] + rng.normal(0, 0.05, (len(t), 3))
+    freefall = rng.normal(0, 0.05, (int(0.4 * fs), 3)) + np.array([0.0, 0.0, 0.15])
+    impact = np.array([[1.5, 0.5, 6.0], [2.5, 1.0, 3.0], [0.5, 0.2, 1.5]])
+    lying = np.array([1.0, 0.0, 0.0]) + rng.normal(0, 0.01, (int(10 * fs), 3))
+    return np.concatenate([walk, freefall, impact, lying])
+
+
 class VirtualWearable:
     def __init__(self, address: str, name: str = "carehub pendant", fs: float = 50.0, seed: int = 0) -> None:
         self.address = address.upper()
@@ -80,8 +91,8 @@ class WearableEmulator:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop is not None and self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
         if self._thread is not None:
             self._thread.join(5)
         with contextlib.suppress(FileNotFoundError):
@@ -109,6 +120,14 @@ class WearableEmulator:
             self._loop.call_soon_threadsafe(fn, *args)
 
     # --- the emulator's own loop ----------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        me = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not me]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        asyncio.get_running_loop().stop()
 
     def _run(self) -> None:
         self._loop = asyncio.new_event_loop()
