@@ -33,7 +33,7 @@ from gateway.detectors import build_detectors
 from gateway.pi_health import read_pi_health
 from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
 from gateway.sdnotify import Notifier, watchdog_loop
-from gateway.store import OPEN_STATES, Store
+from gateway.store import OPEN_STATES, open_store
 from gateway.topics import Topics
 from gateway.uplink import Uplink, make_client
 from gateway.wearables import WearableDriver, wearable_driver
@@ -57,7 +57,10 @@ class Hub:
         self.config = cfg
         self.config_path = config_path
         self.clock = HubClock()
-        self.store = Store(cfg.storage.path)
+        self.store, damaged = open_store(cfg.storage.path)
+        if damaged is not None:
+            # Alerts not yet delivered may be in the damaged file: say so loudly, then keep watching.
+            log.critical("store.corrupt_replaced", error=str(damaged), kept_as=str(damaged.quarantined))
         self.topics = Topics.for_site(cfg.platform.base_topic, cfg.site.id)
         self.bus = EventBus()
         self.registry = DeviceRegistry()

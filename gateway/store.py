@@ -114,6 +114,44 @@ class AlertRow:
     closed_reason: str | None
 
 
+class StoreCorrupt(Exception):
+    """The database file is damaged; ``quarantined`` is where it was moved."""
+
+    def __init__(self, quarantined: Path, reason: str) -> None:
+        super().__init__(f"{reason}; the damaged file was kept as {quarantined}")
+        self.quarantined = quarantined
+
+
+def open_store(path: str | Path) -> tuple[Store, StoreCorrupt | None]:
+    """Open the hub's database; a damaged one is set aside and a fresh one started.
+
+    An SD card can be damaged by a power cut. A hub that refuses to start over
+    it would watch nobody, so the damaged file (and its WAL) is kept for
+    inspection under a ``.corrupt-<time>`` name and monitoring goes on with an
+    empty store. Errors that a new file would not cure (permissions, a full
+    disk) are raised as they are.
+    """
+    try:
+        store = Store(path)
+        bad = store._db.execute("PRAGMA quick_check").fetchone()[0]
+        if bad == "ok":
+            return store, None
+        store.close()
+        reason = f"integrity check failed: {bad}"
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+            raise
+        reason = f"unreadable database: {exc}"
+    target = Path(path)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    quarantined = target.with_name(f"{target.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(target) + suffix)
+        if side.exists():
+            side.replace(Path(str(quarantined) + suffix))
+    return Store(path), StoreCorrupt(quarantined, reason)
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

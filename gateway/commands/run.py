@@ -24,11 +24,14 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         return 2
     logs.setup(cfg.logging.level, json=None if args.log_format == "auto" else args.log_format == "json")
+    import sqlite3
+
     from gateway.daemon import run_hub
 
     try:
         return asyncio.run(run_hub(cfg, args.config))
-    except OSError as exc:
-        # Storage that cannot be opened is the one thing the hub cannot work around.
-        print(f"carehub: cannot start: {exc}", file=sys.stderr)
+    except (OSError, sqlite3.Error) as exc:
+        # Storage that cannot be opened or created (permissions, a full disk) is the
+        # one thing the hub cannot work around; a damaged file it replaces itself.
+        print(f"carehub: cannot start: storage {cfg.storage.path}: {exc}", file=sys.stderr)
         return 1

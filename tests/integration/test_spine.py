@@ -211,3 +211,15 @@ def test_state_file_survives_power_loss_semantics(tmp_path):
     assert (mode, sync) == ("wal", 2)
     s.close()
     assert sqlite3.connect(tmp_path / "x.db").execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_daemon_starts_over_a_damaged_database(tmp_path, mosquitto, rflink, platform, daemon_factory):
+    cfg = hub_config(tmp_path, mosquitto.port, rflink.link)
+    db = tmp_path / "state" / "carehub.db"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database, it is what a dying SD card left" * 200)
+    hub = daemon_factory(cfg).start()
+    ev = hub.wait_event("store.corrupt_replaced")
+    assert ev["level"] == "critical" and ".corrupt-" in ev["kept_as"]
+    press(rflink)
+    assert platform.wait_for(lambda p: len(p.alerts_of("help_call")) == 1, timeout=10), hub.tail()
