@@ -29,6 +29,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("eval", "home"), "gateway.commands.eval_home", "evaluate home monitoring on an event log"),
     (("train", "fall"), "gateway.commands.train_fall", "fit the fall detector's parameters"),
     (("doctor",), "gateway.commands.doctor", "check this hub and say what to fix"),
+    (("setup-code",), "gateway.commands.setup_code", "show the technician page's one-time setup code"),
 ]
 
 

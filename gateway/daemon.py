@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,9 @@ from typing import Any
 
 import structlog
 
+from detection.events import Stamp
 from drivers.rflink import DeviceSpec, RflinkDriver
+from drivers.rflink.codec import Heard
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
@@ -33,7 +36,7 @@ from gateway.detectors import build_detectors
 from gateway.pi_health import read_pi_health
 from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
 from gateway.sdnotify import Notifier, watchdog_loop
-from gateway.store import OPEN_STATES, open_store
+from gateway.store import OPEN_STATES, AlertRow, open_store
 from gateway.topics import Topics
 from gateway.uplink import Uplink, make_client
 from gateway.wearables import WearableDriver, wearable_driver
@@ -45,9 +48,10 @@ POLICY_TICK_S = 0.5
 JOURNAL_FLUSH_S = 10.0
 BASELINE_SAVE_S = 3600.0
 
-# Keys whose change needs a restart; everything else is applied live.
-RESTART_KEYS = ("platform", "storage", "rflink.enabled", "rflink.port", "rflink.baudrate",
-                "ble", "wearables", "logging", "site")
+# Keys whose change needs a restart of the process; everything else is applied live
+# (the radio drivers and the uplink are restarted inside the running hub).
+RESTART_KEYS = ("storage", "logging", "web")
+HEARD_KEPT = 50  # radio codes remembered for the installer's learn mode
 
 
 class Hub:
@@ -65,7 +69,31 @@ class Hub:
         self.bus = EventBus()
         self.registry = DeviceRegistry()
         self.registry.configure(_device_states(cfg))
-        self.uplink = Uplink(
+        self.uplink = self._make_uplink(cfg)
+        # Through lambdas: the uplink is replaced when the technician changes the platform settings.
+        self.policy = AlertPolicy(
+            self.store, cfg.alerts, cfg.site.id, self.topics, self.clock,
+            wake_uplink=lambda: self.uplink.wake(), on_change=self._alert_changed,
+            fallback_publish=lambda topic, payload: self.uplink.publish_from_memory(topic, payload),
+        )
+        self.pipeline = Pipeline(
+            self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
+        )
+        self.rflink: RflinkDriver | None = None
+        self.ble: WearableDriver | None = None
+        self.state_dir = Path(cfg.storage.path).parent
+        self._heard: deque[dict[str, Any]] = deque(maxlen=HEARD_KEPT)
+        self._heard_seq = 0
+        self.web_counters: Callable[[], dict[str, int]] | None = None
+        self.notifier = Notifier()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop = asyncio.Event()
+        self._pruned_day = -1
+
+    # --- building -------------------------------------------------------------
+
+    def _make_uplink(self, cfg: Config) -> Uplink:
+        return Uplink(
             cfg.platform, self.topics, self.store,
             client_id=cfg.platform.client_id or f"carehub-{cfg.site.id}",
             finalize=lambda p: finalize(p, boot_id=self.clock.boot_id,
@@ -75,22 +103,6 @@ class Hub:
             on_connect=self._publish_availability,
             health=self.health,
         )
-        self.policy = AlertPolicy(
-            self.store, cfg.alerts, cfg.site.id, self.topics, self.clock,
-            wake_uplink=self.uplink.wake, on_change=self._alert_changed,
-            fallback_publish=self.uplink.publish_from_memory,
-        )
-        self.pipeline = Pipeline(
-            self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
-        )
-        self.rflink: RflinkDriver | None = None
-        self.ble: WearableDriver | None = None
-        self.notifier = Notifier()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stop = asyncio.Event()
-        self._pruned_day = -1
-
-    # --- building -------------------------------------------------------------
 
     def _build_detectors(self, cfg: Config) -> list[Any]:
         detectors = build_detectors(cfg)
@@ -104,18 +116,27 @@ class Hub:
                     log.exception("detector.restore_failed", detector=det.name)
         return detectors
 
-    def _start_drivers(self) -> None:
+    def _start_rflink(self) -> None:
         cfg = self.config
         if cfg.rflink.enabled:
             self.rflink = RflinkDriver(
                 cfg.rflink.port, _rflink_specs(cfg), self.pipeline.submit, self.clock.now,
-                baudrate=cfg.rflink.baudrate,
+                baudrate=cfg.rflink.baudrate, on_heard=self._on_heard,
                 reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
             )
             self._spawn("rflink", self.rflink.run)
-        if cfg.ble.enabled and cfg.wearables:
-            self.ble = wearable_driver(cfg, self.pipeline.submit, self.clock.now)
+
+    def _start_ble(self) -> None:
+        # Runs with no wearables configured too, so that the installer can scan for one.
+        if self.config.ble.enabled:
+            self.ble = wearable_driver(self.config, self.pipeline.submit, self.clock.now)
             self._spawn("ble", self.ble.run)
+
+    async def _stop_task(self, name: str) -> None:
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def _spawn(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
         self._tasks[name] = asyncio.create_task(self._guard(name, fn), name=name)
@@ -150,7 +171,12 @@ class Hub:
         self._spawn("ticks", self._every(TICK_S, self.pipeline.tick))
         self._spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
         self._spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
-        self._start_drivers()
+        self._start_rflink()
+        self._start_ble()
+        if self.config.web.enabled:
+            from gateway.web.server import serve
+
+            self._spawn("web", lambda: serve(self))
         self._spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
         self.notifier.ready()
         self.notifier.status(f"site {self.config.site.id}: running")
@@ -242,6 +268,8 @@ class Hub:
             ],
             "hub": {"site_id": self.config.site.id, "uptime_s": round(self.clock.uptime_s(), 1),
                     "version": __version__},
+            "rflink": self.rflink.status() if self.rflink is not None else None,
+            "ble": {"radio_problem": self.ble.radio_problem} if self.ble is not None else None,
         }
 
     def health(self) -> dict[str, Any]:
@@ -263,6 +291,8 @@ class Hub:
             body["rflink"] = self.rflink.status()
         if self.ble is not None:
             body["ble"] = self.ble.status()
+        if self.web_counters is not None:
+            body["web"] = self.web_counters()
         body["pi"] = read_pi_health()
         return body
 
@@ -275,10 +305,20 @@ class Hub:
         self.config = new
         changed = _changed_paths(to_data(old), to_data(new))
         restart = sorted({p for p in changed if any(p == k or p.startswith(k + ".") for k in RESTART_KEYS)})
-        # Live: device lists, detection settings, alert policy.
+        # Live: device lists, detection settings, alert policy; drivers and uplink restarted in place.
         self.registry.configure(_device_states(new))
-        if self.rflink is not None:
+        if old.rflink != new.rflink:
+            await self._stop_task("rflink")
+            self.rflink = None
+            self._start_rflink()
+        elif self.rflink is not None:
             self.rflink.update_devices(_rflink_specs(new))
+        if old.ble != new.ble or old.wearables != new.wearables:
+            await self._stop_task("ble")
+            self.ble = None
+            self._start_ble()
+        if old.platform != new.platform or old.site != new.site:
+            await self._restart_uplink(new)
         if old.detection != new.detection or old.devices != new.devices or old.wearables != new.wearables:
             self.save_baselines()
             self.pipeline.detectors = self._build_detectors(new)
@@ -287,6 +327,65 @@ class Hub:
         log.info("config.applied", by=actor, changed=[p for p in changed if p not in secrets],
                  restart_required=restart)
         return restart
+
+    async def _restart_uplink(self, new: Config) -> None:
+        """New broker settings: stop the old connection, start one with the new settings.
+
+        Messages in flight stay in the outbox and are sent again by the new
+        connection (the platform de-duplicates by alert id), so nothing is lost.
+        """
+        if "uplink" not in self._tasks:  # not running (a test's hub): only rebuild
+            self.topics = Topics.for_site(new.platform.base_topic, new.site.id)
+            self.uplink = self._make_uplink(new)
+            self.policy.topics = self.topics
+            return
+        old_task = self._tasks.pop("uplink")
+        await self.uplink.stop()
+        old_task.cancel()
+        await asyncio.gather(old_task, return_exceptions=True)
+        self.topics = Topics.for_site(new.platform.base_topic, new.site.id)
+        self.policy.topics = self.topics
+        self.uplink = self._make_uplink(new)
+        self._spawn("uplink", self.uplink.run)
+        log.info("uplink.restarted", broker=self.uplink.broker)
+
+    # --- for the technician's page ----------------------------------------------
+
+    def _on_heard(self, heard: Heard, at: Stamp) -> None:
+        self._heard_seq += 1
+        self._heard.append({
+            "seq": self._heard_seq, "wall": self.clock.utc_of(at), "protocol": heard.protocol,
+            "address": heard.address, "switch": heard.switch, "command": heard.command,
+            "battery": heard.battery, "device": heard.device,
+        })
+
+    def heard_codes(self, after: int) -> list[dict[str, Any]]:
+        return [dict(h) for h in self._heard if h["seq"] > after]
+
+    def recent_events(self) -> list[dict[str, Any]]:
+        return list(self.bus.recent)
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        return self.bus.subscribe()
+
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+        self.bus.unsubscribe(q)
+
+    async def scan_wearables(self, seconds: float) -> list[dict[str, Any]]:
+        """Bluetooth devices advertising now, strongest first (the installer's "scan")."""
+        if self.ble is None:
+            raise RuntimeError("Bluetooth is switched off in the settings (ble.enabled)")
+        if self.ble.radio_problem:
+            raise RuntimeError(self.ble.radio_problem)
+        since = self.clock.now().t
+        await asyncio.sleep(seconds)
+        return [{"address": a.address, "name": a.name, "rssi": a.rssi} for a in self.ble.heard_since(since)]
+
+    def alert(self, alert_id: str) -> AlertRow | None:
+        return self.store.get_alert(alert_id)
+
+    async def probe_platform(self, platform: PlatformConfig) -> tuple[bool, str]:
+        return await probe_broker(platform)
 
     async def handle_request(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """Remote commands from the platform (``request/<cmd>`` -> ``response/<cmd>``)."""

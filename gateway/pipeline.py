@@ -158,7 +158,7 @@ class Pipeline:
             if not isinstance(obs, AccelBatch):
                 self._journal.append((wall, obs.device, kind, obs.room, detail))
                 self.bus.publish({"wall": wall, "kind": kind, "device": obs.device, "room": obs.room,
-                                  "text": text})
+                                  "text": text, "detail": detail})
         self._run_detectors(obs)
 
     def _run_detectors(self, obs: Observation) -> None:
@@ -172,7 +172,9 @@ class Pipeline:
             for f in findings:
                 self.counters["findings"] += 1
                 self.bus.publish({"wall": time.time(), "kind": "finding", "device": f.device, "room": f.room,
-                                  "text": f"{f.severity.value} {f.type} {f.state.value}"})
+                                  "text": f"{f.severity.value} {f.type} {f.state.value}",
+                                  "detail": {"type": f.type, "severity": f.severity.value,
+                                             "state": f.state.value}})
                 try:
                     self._on_finding(f)
                 except Exception:

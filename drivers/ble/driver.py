@@ -117,6 +117,8 @@ class WearableDriver:
         self._last_advert_t: float | None = None
         self.radio_problem: str | None = None
         self.counters: Counter[str] = Counter()
+        # Every advertiser heard lately, configured or not: the installer's scan shows these.
+        self.nearby: dict[str, tuple[Advert, float]] = {}
 
     def status(self) -> dict[str, Any]:
         return {
@@ -128,6 +130,11 @@ class WearableDriver:
                 for s in self._states.values()
             },
         }
+
+    def heard_since(self, t: float) -> list[Advert]:
+        """Advertisers heard at or after monotonic time ``t``, strongest first."""
+        found = [adv for adv, at in self.nearby.values() if at >= t]
+        return sorted(found, key=lambda a: -(a.rssi if a.rssi is not None else -999.0))
 
     async def run(self) -> None:
         links = [asyncio.create_task(self._link_loop(s)) for s in self._states.values()]
@@ -176,8 +183,15 @@ class WearableDriver:
                 return
 
     def _on_advert(self, advert: Advert) -> None:
-        self._last_advert_t = self._clock().t
+        now = self._clock().t
+        self._last_advert_t = now
         self.counters["adverts"] += 1
+        key = advert.address.upper()
+        if len(self.nearby) >= 500 and key not in self.nearby:
+            # A busy street of phones and tags must not grow memory: forget the stalest half.
+            for address, _ in sorted(self.nearby.items(), key=lambda kv: kv[1][1])[:250]:
+                del self.nearby[address]
+        self.nearby[key] = (advert, now)
         state = self._states.get(advert.address.upper())
         if state is not None:
             state.last_rssi = advert.rssi

@@ -10,6 +10,7 @@ them too.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import types
 import typing
@@ -219,12 +220,17 @@ class DetectionConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    enabled: bool = opt(False, help="Serve the technician's page (not in this version: must be false)")
+    enabled: bool = opt(True, help="Serve the technician's page (install, pair and tune the hub from a phone)")
     bind: str = opt(
-        "127.0.0.1", help="Address to listen on; must be loopback or a private (LAN) address"
+        "lan", help="Where the page listens: 'lan' (every interface, but only answers loopback and private "
+        "LAN addresses) or one loopback or private IP address; a public address is refused",
     )
     port: int = opt(8080, help="TCP port of the page", min=1, max=65535)
     https: bool = opt(False, help="Serve HTTPS with a self-signed certificate made on first start")
+    session_idle_min: float = opt(
+        60.0, help="A technician's login ends after this long without using the page", min=5, max=24 * 60,
+        unit="min",
+    )
 
 
 @dataclass(frozen=True)
@@ -436,10 +442,21 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
     r = cfg.rflink
     if r.reopen_min_s > r.reopen_max_s:
         errors.append(FieldError("rflink.reopen_min_s", r.reopen_min_s, "at most rflink.reopen_max_s"))
-    # Said plainly rather than accepted and ignored: these parts are not built yet.
-    if cfg.web.enabled:
-        errors.append(FieldError("web.enabled", True, "false: the technician's page is not part of this version"))
+    bind = cfg.web.bind
+    if bind != "lan" and not is_lan_address(bind):
+        errors.append(FieldError("web.bind", bind, "'lan', or a loopback or private (LAN) IP address"))
 
+
+def is_lan_address(text: str) -> bool:
+    """Loopback, private or link-local: an address the page may listen on or answer."""
+    try:
+        addr = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    # is_private alone also says True for reserved and documentation ranges; that is harmless here.
+    return addr.is_loopback or addr.is_private or addr.is_link_local
 
 
 def validate(data: dict[str, Any]) -> Config:

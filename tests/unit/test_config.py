@@ -72,7 +72,10 @@ def test_secrets_are_known():
     assert to_data(validate({}))["platform"]["password"] == ""
 
 
-def test_parts_not_in_this_version_are_refused_plainly():
-    errs = errors_of({"web": {"enabled": True}})
-    assert "not part of this version" in errs["web.enabled"]
-    assert validate({"ble": {"enabled": True}}).ble.enabled
+def test_the_page_listens_only_on_lan_addresses():
+    assert validate({}).web.bind == "lan"
+    for ok in ("lan", "127.0.0.1", "192.168.1.20", "10.0.0.2", "::1", "fd00::5", "fe80::1%eth0"):
+        assert validate({"web": {"bind": ok}}).web.bind == ok
+    for bad in ("0.0.0.0", "8.8.8.8", "2001:4860::1", "example.com", "::"):
+        errs = errors_of({"web": {"bind": bad}})
+        assert "private" in errs["web.bind"], bad

@@ -1,0 +1,875 @@
+"""The technician's page: an aiohttp application served by the hub itself.
+
+Plain server-rendered HTML (Jinja2, autoescaped) with a little JavaScript for
+the live parts. Every change goes through the same schema as the TOML file
+(``gateway.web.forms``), is saved atomically, applied live by the hub, and
+written to the audit log. The middlewares, in order: answer only LAN peers and
+known host names (a public address, or DNS rebinding from a web site the
+resident visits, gets nothing), add security headers, send anyone without a
+session to the setup or login page, and refuse any change without the
+session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import secrets
+import socket
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import jinja2
+import structlog
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from gateway.config import Config, FieldError, to_data
+from gateway.config.schema import PlatformConfig, is_lan_address
+from gateway.store import AlertRow
+from gateway.web import forms, i18n
+from gateway.web.audit import AuditLog, changes
+from gateway.web.forms import FormErrors, FormField
+from gateway.web.security import Credentials, LoginLimiter, Session, Sessions, password_problem
+
+log = structlog.get_logger("carehub.web")
+
+SESSION_COOKIE = "carehub_session"
+PRE_COOKIE = "carehub_pre"  # CSRF token for the setup and login forms, before there is a session
+MAX_REQUEST = 256 * 1024  # the largest legitimate post is three PEM files
+MAX_PEM = 64 * 1024
+PUBLIC_PATHS = ("/setup", "/login", "/lang", "/static/")
+CERT_NAMES = ("ca_file", "cert_file", "key_file")
+LOCAL_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localdomain")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
+
+class HubView(Protocol):
+    """What the page needs from the running hub (``gateway.daemon.Hub`` provides it)."""
+
+    config: Config
+    state_dir: Path
+
+    def status(self) -> dict[str, Any]: ...
+    def recent_events(self) -> list[dict[str, Any]]: ...
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
+    def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None: ...
+    def heard_codes(self, after: int) -> list[dict[str, Any]]: ...
+    async def scan_wearables(self, seconds: float) -> list[dict[str, Any]]: ...
+    async def apply_config(self, new: Config, actor: str) -> list[str]: ...
+    async def send_test_alarm(self, actor: str) -> str: ...
+    def alert(self, alert_id: str) -> AlertRow | None: ...
+    async def probe_platform(self, platform: PlatformConfig) -> tuple[bool, str]: ...
+
+
+@dataclasses.dataclass
+class Page:
+    """Per-request context handed to templates."""
+
+    lang: str
+    session: Session | None
+    path: str
+
+
+def make_app(hub: HubView) -> web.Application:
+    app = web.Application(client_max_size=MAX_REQUEST, middlewares=[guard, authenticate])
+    app["hub"] = hub
+    app["credentials"] = Credentials(hub.state_dir)
+    app["sessions"] = Sessions(idle_s=hub.config.web.session_idle_min * 60)
+    app["limiter"] = LoginLimiter()
+    app["audit"] = AuditLog(hub.state_dir)
+    app["counters"] = Counter()
+    app["secure_cookies"] = hub.config.web.https
+    app["hostname"] = socket.gethostname().lower()
+    app["jinja"] = jinja2.Environment(
+        loader=jinja2.PackageLoader("gateway.web", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    r = app.router
+    r.add_get("/", lambda _: _redirect("/status"))
+    r.add_get("/setup", setup_page)
+    r.add_post("/setup", setup_post)
+    r.add_get("/login", login_page)
+    r.add_post("/login", login_post)
+    r.add_post("/logout", logout_post)
+    r.add_get("/lang", lang_switch)
+    r.add_get("/status", status_page)
+    r.add_get("/events", events_stream)
+    r.add_get("/devices", devices_page)
+    r.add_post("/devices/radios", radios_post)
+    r.add_get("/devices/learn", learn_page)
+    r.add_get("/api/heard", heard_api)
+    r.add_get("/devices/sensor", sensor_form)
+    r.add_post("/devices/sensor", sensor_post)
+    r.add_get("/devices/wearable", wearable_form)
+    r.add_post("/devices/wearable", wearable_post)
+    r.add_post("/api/scan", scan_api)
+    r.add_get("/devices/remove", remove_page)
+    r.add_post("/devices/remove", remove_post)
+    r.add_get("/settings", settings_page)
+    r.add_post("/settings", settings_post)
+    r.add_get("/platform", platform_page)
+    r.add_post("/platform", platform_post)
+    r.add_post("/platform/certificates", certificates_post)
+    r.add_get("/alarm", alarm_page)
+    r.add_post("/alarm", alarm_post)
+    r.add_get("/api/alerts/{alert_id}", alert_api)
+    r.add_get("/audit", audit_page)
+    r.add_static("/static/", Path(__file__).with_name("static"), show_index=False, follow_symlinks=False)
+    return app
+
+
+# --- middlewares ----------------------------------------------------------------------
+
+
+def _host_allowed(host: str, hostname: str) -> bool:
+    """Host header check against DNS rebinding: addresses, local names, this hub's name."""
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if not host:
+        return False
+    if is_lan_address(host):
+        return True
+    return "." not in host or host.endswith(LOCAL_SUFFIXES) or host in (hostname, f"{hostname}.local")
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                ) -> web.StreamResponse:
+    counters: Counter[str] = request.app["counters"]
+    peer = request.remote or ""
+    if not is_lan_address(peer):
+        counters["refused_peer"] += 1
+        log.warning("web.refused_peer", peer=peer, count=counters["refused_peer"])
+        return web.Response(status=403, text="The technician's page only answers the local network.\n")
+    if not _host_allowed(request.host, request.app["hostname"]):
+        counters["refused_host"] += 1
+        log.warning("web.refused_host", host=request.host[:100], peer=peer, count=counters["refused_host"])
+        return web.Response(status=421, text="Open the page by the hub's address or local name.\n")
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            counters[f"http_{exc.status}"] += 1
+            if exc.status == 413:
+                log.warning("web.too_large", path=request.path, peer=peer)
+        response = exc
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        counters["errors"] += 1
+        log.exception("web.handler_failed", path=request.path)
+        response = web.Response(status=500, text="Something went wrong on the hub; it was logged.\n")
+    _harden(response, request.app["secure_cookies"])
+    return response
+
+
+def _harden(response: web.StreamResponse, https: bool) -> None:
+    if response.prepared:  # the live event stream set its own headers
+        return
+    h = response.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "no-referrer")
+    h.setdefault("Cache-Control", "no-store")
+    if https:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                       ) -> web.StreamResponse:
+    creds: Credentials = request.app["credentials"]
+    request["lang"] = i18n.pick(request.cookies.get(i18n.COOKIE), request.headers.get("Accept-Language"))
+    session = request.app["sessions"].get(request.cookies.get(SESSION_COOKIE), creds.password_hash())
+    request["session"] = session
+    public = request.path in PUBLIC_PATHS or request.path.startswith("/static/")
+    if session is None and not public:
+        if request.method == "GET" and not request.path.startswith(("/api/", "/events")):
+            raise web.HTTPSeeOther("/login" if creds.password_set() else "/setup")
+        raise web.HTTPUnauthorized(text="Log in first.\n")
+    if request.method == "POST" and not public:
+        token = request.headers.get("X-CSRF-Token")
+        if token is None:
+            token = str((await request.post()).get("csrf", ""))
+        assert session is not None
+        if not secrets.compare_digest(token.encode(), session.csrf.encode()):
+            request.app["counters"]["csrf_refused"] += 1
+            log.warning("web.csrf_refused", path=request.path, peer=request.remote)
+            raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
+    return await handler(request)
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _redirect(location: str) -> web.Response:
+    raise web.HTTPSeeOther(location)
+
+
+def _t(request: web.Request) -> Callable[..., str]:
+    lang = request["lang"]
+    return lambda key, **kw: i18n.translate(lang, key, **kw)
+
+
+def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -> web.Response:
+    env: jinja2.Environment = request.app["jinja"]
+    session: Session | None = request.get("session")
+    flash = session.flash if session else []
+    t = _t(request)
+    html = env.get_template(template).render(
+        t=t, lang=request["lang"], path=request.path, session=session,
+        csrf=session.csrf if session else ctx.pop("pre_csrf", ""),
+        flash=list(flash), when=_when, field_help=field_help,
+        label=lambda prefix, value: label(request["lang"], prefix, value),
+        event_text=lambda ev: event_text(t, ev),
+        **ctx,
+    )
+    if session is not None:
+        flash.clear()
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def label(lang: str, prefix: str, value: Any) -> str:
+    """A known room, kind or finding type in the page's language; anything else as it is."""
+    text = i18n.catalogue(lang).get(f"{prefix}.{value}") or i18n.catalogue(i18n.DEFAULT).get(f"{prefix}.{value}")
+    return text if text is not None else str(value)
+
+
+def _when(wall: float | None) -> str:
+    if wall is None:
+        return "—"
+    return datetime.fromtimestamp(wall).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def field_help(t: Callable[..., str], f: FormField) -> str:
+    parts = [t(f"field.{f.path}.help")]
+    if f.min is not None and f.max is not None:
+        parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=t(f"unit.{f.unit}") if f.unit else ""))
+    return " ".join(p for p in parts if p).strip()
+
+
+def event_text(t: Callable[..., str], ev: Mapping[str, Any]) -> str:
+    """One live event in the page's language, built from its fields rather than its English text."""
+    kind = ev.get("kind", "")
+    d = ev.get("detail") or {}
+    if kind == "motion":
+        return t("event.motion" if d.get("active", True) else "event.motion_end")
+    if kind == "button":
+        return t(f"event.button.{d.get('action', 'help')}")
+    if kind == "finding":
+        return t("event.finding", what=_label(t, "finding", d.get("type", "")), state=t(f"state.{d.get('state', '')}"))
+    if kind == "alert":
+        return t("event.alert", id=str(ev.get("alert_id", ""))[:8], state=t(f"state.{ev.get('state', '')}"))
+    if kind == "status":
+        return t("event.status", detail=", ".join(f"{k}={v}" for k, v in d.items()))
+    if kind == "vital":
+        return t("event.vital", bpm=d.get("heart_rate_bpm", "?"))
+    if "active" in d:
+        return t("event.contact", kind=_label(t, "kind", kind), state=t("event.on" if d["active"] else "event.off"))
+    return str(ev.get("text", kind))
+
+
+def _label(t: Callable[..., str], prefix: str, value: Any) -> str:
+    text = t(f"{prefix}.{value}")
+    return str(value) if text == f"{prefix}.{value}" else text
+
+
+def _error_text(t: Callable[..., str], f: FormField | None, e: FieldError) -> str:
+    """An error in the page's language, built from the field's constraints where they say it."""
+    if e.value == "<missing>":
+        return t("error.required")
+    if f is not None:
+        if f.kind in ("int", "float") and f.min is not None and f.max is not None:
+            return t("error.range", min=f"{f.min:g}", max=f"{f.max:g}",
+                     unit=t(f"unit.{f.unit}") if f.unit else "")
+        if f.kind in ("int", "float"):
+            return t("error.number")
+        if f.kind == "choice":
+            return t("error.choice")
+        if f.pattern and "already used" not in e.allowed and "together" not in e.allowed:
+            return t(f"field.{f.path}.format")
+    if "already used" in e.allowed:
+        return t("error.duplicate")
+    return t("error.other", reason=e.allowed)
+
+
+def _errors_for(request: web.Request, fields: list[FormField], errors: dict[str, list[FieldError]],
+                prefix: str = "") -> dict[str, list[str]]:
+    t = _t(request)
+    by_path = {prefix + f.path: f for f in fields} | {f.path: f for f in fields}
+    out: dict[str, list[str]] = {}
+    for path, errs in errors.items():
+        f = by_path.get(path)
+        key = f.path if f is not None else "_form"
+        out.setdefault(key, []).extend(_error_text(t, f, e) for e in errs)
+    return out
+
+
+def _values(fields: list[FormField], source: Any, posted: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What each input shows: the posted text after an error, else the saved value (never a secret)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f.kind == "secret":
+            out[f.path] = ""
+        elif posted is not None:
+            out[f.path] = (posted.get(f.path) in ("on", "true", "1")) if f.kind == "bool" else posted.get(f.path, "")
+        else:
+            value = forms.value_of(source, f.path) if source is not None else f.default
+            out[f.path] = "" if value is None else value
+    return out
+
+
+def _actor(request: web.Request) -> str:
+    return f"technician@{request.remote}"
+
+
+def _flash(request: web.Request, key: str, **values: Any) -> None:
+    session: Session | None = request.get("session")
+    if session is not None:
+        session.flash.append(_t(request)(key, **values))
+
+
+async def _save(request: web.Request, new: Config, action: str) -> list[str]:
+    hub: HubView = request.app["hub"]
+    old = hub.config
+    restart = await hub.apply_config(new, _actor(request))
+    changed = changes(forms_data(old), forms_data(new), forms.SECRETS)
+    request.app["audit"].record(_actor(request), action, changed)
+    if restart:
+        _flash(request, "flash.saved_restart", keys=", ".join(restart))
+    elif changed:
+        _flash(request, "flash.saved")
+    else:
+        _flash(request, "flash.unchanged")
+    return restart
+
+
+def forms_data(cfg: Config) -> dict[str, Any]:
+    data: dict[str, Any] = to_data(cfg)
+    return data
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """The posted form as text fields; uploads are read separately."""
+    data = await request.post()
+    out = {k: v for k, v in data.items() if isinstance(v, str)}
+    out["_bool"] = ",".join(v for v in data.getall("_bool", []) if isinstance(v, str))
+    return out
+
+
+# --- setup, login, language ----------------------------------------------------------------
+
+
+def _pre_csrf(request: web.Request) -> str:
+    return request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+
+
+def _with_pre_cookie(request: web.Request, response: web.Response, token: str) -> web.Response:
+    response.set_cookie(PRE_COOKIE, token, httponly=True, samesite="Strict", path="/",
+                        secure=request.app["secure_cookies"])
+    return response
+
+
+async def _check_pre_csrf(request: web.Request, form: Mapping[str, str]) -> None:
+    cookie = request.cookies.get(PRE_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf", "").encode()):
+        request.app["counters"]["csrf_refused"] += 1
+        log.warning("web.csrf_refused", path=request.path, peer=request.remote)
+        raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
+
+
+def _start_session(request: web.Request, location: str) -> web.Response:
+    creds: Credentials = request.app["credentials"]
+    session = request.app["sessions"].create(request.remote or "", creds.password_hash() or "")
+    response = web.HTTPSeeOther(location)
+    response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict", path="/",
+                        secure=request.app["secure_cookies"])
+    response.del_cookie(PRE_COOKIE, path="/")
+    raise response
+
+
+def _limited(request: web.Request, template: str, token: str, **ctx: Any) -> web.Response | None:
+    wait = request.app["limiter"].retry_after(request.remote or "")
+    if wait <= 0:
+        return None
+    request.app["counters"]["login_refused"] += 1
+    log.warning("web.login_locked", peer=request.remote, retry_after_s=round(wait))
+    response = render(request, template, status=429, pre_csrf=token,
+                      error=_t(request)("login.error.locked", minutes=max(1, round(wait / 60))), **ctx)
+    response.headers["Retry-After"] = str(int(wait) + 1)
+    return response
+
+
+async def setup_page(request: web.Request) -> web.Response:
+    creds: Credentials = request.app["credentials"]
+    if creds.password_set():
+        raise web.HTTPSeeOther("/login")
+    await asyncio.to_thread(creds.ensure_setup_code)
+    token = _pre_csrf(request)
+    return _with_pre_cookie(request, render(request, "setup.html", pre_csrf=token, error=None), token)
+
+
+async def setup_post(request: web.Request) -> web.Response:
+    creds: Credentials = request.app["credentials"]
+    if creds.password_set():
+        raise web.HTTPSeeOther("/login")
+    form = await _form(request)
+    await _check_pre_csrf(request, form)
+    token = form["csrf"]
+    limited = _limited(request, "setup.html", token)
+    if limited is not None:
+        return limited
+    t = _t(request)
+    if not creds.check_setup_code(form.get("code", "")):
+        request.app["limiter"].failed(request.remote or "")
+        request.app["counters"]["setup_code_wrong"] += 1
+        log.warning("web.setup_code_wrong", peer=request.remote)
+        return render(request, "setup.html", status=400, pre_csrf=token, error=t("setup.error.code"))
+    problem = password_problem(form.get("password", ""), form.get("repeat", ""))
+    if problem is not None:
+        return render(request, "setup.html", status=400, pre_csrf=token, error=t(problem))
+    await asyncio.to_thread(creds.set_password, form["password"])
+    request.app["limiter"].succeeded(request.remote or "")
+    request.app["audit"].record(_actor(request), "password_set", [])
+    log.info("web.password_set", peer=request.remote)
+    return _start_session(request, "/status")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    creds: Credentials = request.app["credentials"]
+    if not creds.password_set():
+        raise web.HTTPSeeOther("/setup")
+    if request["session"] is not None:
+        raise web.HTTPSeeOther("/status")
+    token = _pre_csrf(request)
+    return _with_pre_cookie(request, render(request, "login.html", pre_csrf=token, error=None), token)
+
+
+async def login_post(request: web.Request) -> web.Response:
+    creds: Credentials = request.app["credentials"]
+    form = await _form(request)
+    await _check_pre_csrf(request, form)
+    token = form["csrf"]
+    limited = _limited(request, "login.html", token)
+    if limited is not None:
+        return limited
+    password = form.get("password", "")
+    ok = len(password) <= 1024 and await asyncio.to_thread(creds.verify, password)
+    if not ok:
+        request.app["limiter"].failed(request.remote or "")
+        request.app["counters"]["login_failed"] += 1
+        log.warning("web.login_failed", peer=request.remote, count=request.app["counters"]["login_failed"])
+        return render(request, "login.html", status=401, pre_csrf=token, error=_t(request)("login.error.wrong"))
+    request.app["limiter"].succeeded(request.remote or "")
+    log.info("web.login", peer=request.remote)
+    return _start_session(request, "/status")
+
+
+async def logout_post(request: web.Request) -> web.Response:
+    request.app["sessions"].end(request.cookies.get(SESSION_COOKIE))
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def lang_switch(request: web.Request) -> web.Response:
+    lang = request.query.get("to", "")
+    target = request.query.get("next", "/status")
+    # Only a path on this page: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or "\r" in target \
+            or "\n" in target:
+        target = "/status"
+    response = web.HTTPSeeOther(target)
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="Strict", path="/",
+                            secure=request.app["secure_cookies"])
+    raise response
+
+
+# --- status and live events ------------------------------------------------------------
+
+
+async def status_page(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    template = "status_summary.html" if request.query.get("part") == "summary" else "status.html"
+    return render(request, template, status_data=hub.status(), events=list(reversed(hub.recent_events())),
+                  config=hub.config)
+
+
+async def events_stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: each new hub event, as JSON with its text in the page's language."""
+    hub: HubView = request.app["hub"]
+    t = _t(request)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    q = hub.subscribe()
+    try:
+        await response.write(b": hello\n\n")
+        while True:
+            try:
+                ev = await asyncio.wait_for(q.get(), 15.0)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")  # also notices a browser that went away
+                continue
+            body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "room": ev.get("room"),
+                    "kind": ev.get("kind"), "text": event_text(t, ev)}
+            await response.write(f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.unsubscribe(q)
+    return response
+
+
+# --- devices -----------------------------------------------------------------------------
+
+
+async def devices_page(request: web.Request, errors: dict[str, list[str]] | None = None,
+                       posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+    hub: HubView = request.app["hub"]
+    seen = {d["id"]: d for d in hub.status()["devices"]}
+    return render(request, "devices.html", status=status, config=hub.config, seen=seen,
+                  fields=forms.RADIO_FIELDS, values=_values(forms.RADIO_FIELDS, hub.config, posted),
+                  errors=errors or {})
+
+
+async def radios_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    form = await _form(request)
+    try:
+        new = forms.apply(hub.config, forms.parse(forms.RADIO_FIELDS, form))
+    except FormErrors as exc:
+        return await devices_page(request, _errors_for(request, forms.RADIO_FIELDS, exc.errors), form, 400)
+    await _save(request, new, "radios")
+    raise web.HTTPSeeOther("/devices")
+
+
+async def learn_page(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    heard = hub.heard_codes(0)
+    start = heard[-1]["seq"] if heard else 0
+    return render(request, "learn.html", start=start, rflink_enabled=hub.config.rflink.enabled,
+                  rflink=hub.status().get("rflink"))
+
+
+async def heard_api(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise web.HTTPBadRequest(text="after must be a whole number\n") from None
+    t = _t(request)
+    codes = [{**c, "when": _when(c["wall"]), "known_as": c.get("device"),
+              "add_url": "/devices/sensor?" + urlencode({"protocol": c["protocol"], "address": c["address"],
+                                                         "switch": c["switch"]})}
+             for c in hub.heard_codes(after)]
+    return web.json_response({"codes": codes, "known": t("learn.known")})
+
+
+def _device(cfg: Config, section: str, item_id: str | None) -> Any:
+    if not item_id:
+        return None
+    return next((d for d in getattr(cfg, section) if d.id == item_id), None)
+
+
+async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None = None,
+                      posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+    hub: HubView = request.app["hub"]
+    original = (posted or request.query).get("original", "")
+    device = _device(hub.config, "devices", original)
+    if original and device is None:
+        raise web.HTTPNotFound(text="No such device.\n")
+    values = _values(forms.DEVICE_FIELDS, device, posted)
+    if device is None and posted is None:
+        # From the learn page: what the radio heard.
+        for key in ("protocol", "address", "switch"):
+            values[key] = request.query.get(key, "")[:64]
+        values["id"] = ""
+        values["room"] = ""
+    return render(request, "device_form.html", status=status, fields=forms.DEVICE_FIELDS, values=values,
+                  errors=errors or {}, original=original, section="sensor")
+
+
+async def sensor_post(request: web.Request) -> web.Response:
+    return await _item_post(request, "devices", forms.DEVICE_FIELDS, sensor_form)
+
+
+async def wearable_form(request: web.Request, errors: dict[str, list[str]] | None = None,
+                        posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+    hub: HubView = request.app["hub"]
+    original = (posted or request.query).get("original", "")
+    device = _device(hub.config, "wearables", original)
+    if original and device is None:
+        raise web.HTTPNotFound(text="No such wearable.\n")
+    values = _values(forms.WEARABLE_FIELDS, device, posted)
+    if device is None and posted is None:
+        values["address"] = request.query.get("address", "")[:17]
+        values["name"] = request.query.get("name", "")[:64]
+        values["id"] = ""
+        values["cancel_window_s"] = hub.config.detection.fall.cancel_window_s
+    return render(request, "device_form.html", status=status, fields=forms.WEARABLE_FIELDS, values=values,
+                  errors=errors or {}, original=original, section="wearable")
+
+
+async def wearable_post(request: web.Request) -> web.Response:
+    return await _item_post(request, "wearables", forms.WEARABLE_FIELDS, wearable_form)
+
+
+async def _item_post(request: web.Request, section: Any, fields: list[FormField],
+                     form_view: Callable[..., Awaitable[web.Response]]) -> web.Response:
+    hub: HubView = request.app["hub"]
+    form = await _form(request)
+    original = form.get("original", "") or None
+    if original and _device(hub.config, section, original) is None:
+        raise web.HTTPNotFound(text="No such device.\n")
+    try:
+        new = forms.with_item(hub.config, section, forms.parse(fields, form), original)
+    except FormErrors as exc:
+        return await form_view(request, _errors_for(request, fields, exc.errors), form, 400)
+    await _save(request, new, f"{section}.{'edit' if original else 'add'}")
+    raise web.HTTPSeeOther("/devices")
+
+
+async def scan_api(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    t = _t(request)
+    if not hub.config.ble.enabled:
+        return web.json_response({"error": t("scan.ble_off"), "found": []})
+    try:
+        found = await hub.scan_wearables(8.0)
+    except Exception as exc:  # the radio's problem, said plainly; the page keeps working
+        log.warning("web.scan_failed", error=str(exc))
+        return web.json_response({"error": t("scan.failed", reason=str(exc)[:200]), "found": []})
+    known = {w.address.upper(): w.id for w in hub.config.wearables}
+    rows = [{**f, "known_as": known.get(f["address"].upper()),
+             "add_url": "/devices/wearable?" + urlencode({"address": f["address"], "name": f.get("name") or ""})}
+            for f in found]
+    return web.json_response({"error": None, "found": rows})
+
+
+def _section(kind: str) -> str:
+    if kind not in ("sensor", "wearable"):
+        raise web.HTTPNotFound(text="No such kind of device.\n")
+    return "devices" if kind == "sensor" else "wearables"
+
+
+async def remove_page(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    kind = request.query.get("kind", "")
+    device = _device(hub.config, _section(kind), request.query.get("id", ""))
+    if device is None:
+        raise web.HTTPNotFound(text="No such device.\n")
+    return render(request, "remove.html", device=device, kind=kind)
+
+
+async def remove_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    form = await _form(request)
+    section = _section(form.get("kind", ""))
+    item_id = form.get("id", "")
+    if _device(hub.config, section, item_id) is None:
+        raise web.HTTPNotFound(text="No such device.\n")
+    await _save(request, forms.without_item(hub.config, section, item_id), f"{section}.remove")
+    raise web.HTTPSeeOther("/devices")
+
+
+# --- settings and platform -----------------------------------------------------------------
+
+
+async def settings_page(request: web.Request, errors: dict[str, list[str]] | None = None,
+                        posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+    hub: HubView = request.app["hub"]
+    return render(request, "settings.html", status=status, fields=forms.DETECTION_FIELDS,
+                  values=_values(forms.DETECTION_FIELDS, hub.config, posted), errors=errors or {})
+
+
+async def settings_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    form = await _form(request)
+    try:
+        new = forms.apply(hub.config, forms.parse(forms.DETECTION_FIELDS, form))
+    except FormErrors as exc:
+        return await settings_page(request, _errors_for(request, forms.DETECTION_FIELDS, exc.errors), form, 400)
+    await _save(request, new, "settings")
+    raise web.HTTPSeeOther("/settings")
+
+
+def _cert_info(path: str) -> str | None:
+    if not path:
+        return None
+    try:
+        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+        c = certs[0]
+        return f"{c.subject.rfc4514_string()[:80]}, valid to {c.not_valid_after_utc:%Y-%m-%d}"
+    except (OSError, ValueError):
+        return Path(path).name
+
+
+async def platform_page(request: web.Request, errors: dict[str, list[str]] | None = None,
+                        posted: Mapping[str, str] | None = None, status: int = 200,
+                        probe: tuple[bool, str] | None = None) -> web.Response:
+    hub: HubView = request.app["hub"]
+    p = hub.config.platform
+    return render(request, "platform.html", status=status, fields=forms.PLATFORM_FIELDS,
+                  values=_values(forms.PLATFORM_FIELDS, hub.config, posted), errors=errors or {},
+                  probe=probe, password_set=bool(p.password),
+                  certs={"ca_file": _cert_info(p.ca_file), "cert_file": _cert_info(p.cert_file),
+                         "key_file": Path(p.key_file).name if p.key_file else None},
+                  connection=hub.status()["platform"])
+
+
+async def platform_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    form = await _form(request)
+    try:
+        new = forms.apply(hub.config, forms.parse(forms.PLATFORM_FIELDS, form))
+    except FormErrors as exc:
+        return await platform_page(request, _errors_for(request, forms.PLATFORM_FIELDS, exc.errors), form, 400)
+    if form.get("action") == "test":
+        # Tests what is in the form, saved or not.
+        probe = await hub.probe_platform(new.platform)
+        request.app["counters"]["platform_tests"] += 1
+        return await platform_page(request, posted=form, probe=probe)
+    await _save(request, new, "platform")
+    raise web.HTTPSeeOther("/platform")
+
+
+def _check_pem(name: str, data: bytes) -> str | None:
+    """A message key when an uploaded file is not what its slot needs."""
+    try:
+        if name == "key_file":
+            serialization.load_pem_private_key(data, password=None)
+        else:
+            x509.load_pem_x509_certificates(data)
+    except TypeError:
+        return "certs.error.encrypted"
+    except ValueError:
+        return "certs.error.not_pem_key" if name == "key_file" else "certs.error.not_pem_cert"
+    return None
+
+
+async def certificates_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    t = _t(request)
+    data = await request.post()
+    uploads: dict[str, bytes] = {}
+    errors: dict[str, list[str]] = {}
+    for name in CERT_NAMES:
+        item = data.get(name)
+        if item is None or isinstance(item, str):
+            continue
+        content = item.file.read(MAX_PEM + 1)
+        if not content:
+            continue
+        if len(content) > MAX_PEM:
+            errors.setdefault(name, []).append(t("certs.error.too_big", kb=MAX_PEM // 1024))
+            continue
+        problem = _check_pem(name, content)
+        if problem is not None:
+            errors.setdefault(name, []).append(t(problem))
+            continue
+        uploads[name] = content
+    removals = [name for name in CERT_NAMES if data.get(f"remove_{name}") == "on"]
+    if errors or not (uploads or removals):
+        if not errors:
+            errors["_certs"] = [t("certs.error.nothing")]
+        return await platform_page(request, errors=errors, status=400)
+    directory = hub.state_dir / "platform-certs"
+    changes_: dict[str, str] = {name: "" for name in removals}
+    for name, content in uploads.items():
+        target = directory / f"{name.removesuffix('_file')}.pem"
+        await asyncio.to_thread(_write_private_file, target, content)
+        changes_[name] = str(target)
+    try:
+        new = forms.apply(hub.config, {"platform": changes_})
+    except FormErrors as exc:
+        # e.g. a client certificate without its key: say so, change nothing in the config.
+        shown = {("_certs" if p.split(".")[-1] not in CERT_NAMES else p.split(".")[-1]):
+                 [t("error.other", reason=e.allowed) for e in errs] for p, errs in exc.errors.items()}
+        return await platform_page(request, errors=shown, status=400)
+    await _save(request, new, "platform.certificates")
+    raise web.HTTPSeeOther("/platform")
+
+
+def _write_private_file(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, content)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+
+
+# --- test alarm and audit ---------------------------------------------------------------------
+
+
+async def alarm_page(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    alert_id = request.query.get("id", "")
+    row = hub.alert(alert_id) if alert_id else None
+    if alert_id and (row is None or not row.test):
+        raise web.HTTPNotFound(text="No such test alarm.\n")
+    return render(request, "alarm.html", alert=_alert_view(row) if row else None,
+                  connection=hub.status()["platform"])
+
+
+async def alarm_post(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    alert_id = await hub.send_test_alarm(_actor(request))
+    request.app["audit"].record(_actor(request), "test_alarm", [{"path": "alert", "old": None, "new": alert_id}])
+    raise web.HTTPSeeOther("/alarm?" + urlencode({"id": alert_id}))
+
+
+def _alert_view(row: AlertRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "state": row.state, "raised": _when(row.raised_wall),
+        "published": _when(row.first_published_wall), "acked": _when(row.acked_wall),
+        "acked_by": row.acked_by or "",
+        "ack_after_s": round(row.acked_wall - row.raised_wall, 2) if row.acked_wall else None,
+    }
+
+
+async def alert_api(request: web.Request) -> web.Response:
+    hub: HubView = request.app["hub"]
+    row = hub.alert(request.match_info["alert_id"][:64])
+    if row is None or not row.test:
+        raise web.HTTPNotFound(text="No such test alarm.\n")
+    view = _alert_view(row)
+    t = _t(request)
+    view["state_text"] = t(f"state.{row.state}")
+    view["acked_text"] = t("alarm.acked", when=view["acked"], after=view["ack_after_s"],
+                           by=view["acked_by"]) if row.acked_wall else ""
+    return web.json_response(view)
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    entries = request.app["audit"].recent(50)
+    return render(request, "audit.html", entries=entries)
+
+
+def web_counters(app: web.Application) -> dict[str, int]:
+    counters: Counter[str] = app["counters"]
+    return dict(counters) | {"login_refused_total": app["limiter"].refused}
+
+
+__all__ = ["HubView", "make_app", "web_counters"]

@@ -1,0 +1,71 @@
+"""The audit log of configuration changes: who, when, what. Never a secret's value.
+
+One JSON object per line in the state directory, appended and fsynced, so the
+history survives power cuts and can be read with any tool. The page shows the
+newest entries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+AUDIT_FILE = "audit.jsonl"
+SECRET_MARK = "(changed, not shown)"
+MAX_VALUE_CHARS = 200
+
+
+def changes(old: Any, new: Any, secrets: set[str], prefix: str = "") -> list[dict[str, Any]]:
+    """Every changed key path with its old and new value; secrets only as changed."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[dict[str, Any]] = []
+        for key in sorted(set(old) | set(new)):
+            out += changes(old.get(key), new.get(key), secrets, f"{prefix}.{key}" if prefix else key)
+        return out
+    if old == new:
+        return []
+    if prefix in secrets:
+        return [{"path": prefix, "old": SECRET_MARK, "new": SECRET_MARK}]
+    return [{"path": prefix, "old": _short(old), "new": _short(new)}]
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "…"
+    return value
+
+
+class AuditLog:
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / AUDIT_FILE
+
+    def record(self, who: str, action: str, changed: list[dict[str, Any]]) -> None:
+        entry = {"wall": time.time(), "who": who, "action": action, "changes": changed}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        try:
+            os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def recent(self, limit: int = 30) -> list[dict[str, Any]]:
+        try:
+            lines = self.path.read_text("utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        out = []
+        for line in reversed(lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by a power failure
+            if len(out) >= limit:
+                break
+        return out

@@ -1,0 +1,227 @@
+"""Forms rendered from the one config schema, and form posts turned back into config changes.
+
+A field is named by its key path in the TOML file (``detection.home.quiet_hours``).
+Its input type, limits, unit and choices come from the schema's metadata, and
+a post is validated by ``gateway.config.merge``, the same code that checks the
+file at start-up; errors come back keyed by the same paths, next to the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway.config import Config, ConfigError, FieldError, merge
+from gateway.config.schema import RflinkDevice, WearableConfig, secret_paths
+
+
+@dataclass(frozen=True)
+class FormField:
+    path: str  # key path in the file; for list items, relative to the item ("room")
+    kind: Literal["bool", "int", "float", "choice", "text", "secret"]
+    default: Any
+    min: float | None
+    max: float | None
+    unit: str | None
+    choices: tuple[str, ...]
+    pattern: str | None
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    @property
+    def dom_id(self) -> str:
+        return "f-" + self.path.replace(".", "-").replace("_", "-")
+
+    @property
+    def step(self) -> str:
+        return "1" if self.kind == "int" else "any"
+
+    def html_pattern(self) -> str | None:
+        # The schema's patterns are anchored Python regexes; HTML anchors them itself.
+        if not self.pattern:
+            return None
+        p = self.pattern
+        return p[1:-1] if p.startswith("^") and p.endswith("$") and "|" not in p else None
+
+
+def _field_of(cls: type, dotted: str) -> tuple[Any, dataclasses.Field[Any]]:
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        cls = typing.get_type_hints(cls)[part]
+    hints = typing.get_type_hints(cls)
+    f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
+    return hints[parts[-1]], f
+
+
+def form_field(path: str, root: type = Config) -> FormField:
+    tp, f = _field_of(root, path)
+    meta = f.metadata
+    choices: tuple[str, ...] = ()
+    if typing.get_origin(tp) is Literal:
+        kind = "choice"
+        choices = tuple(str(c) for c in typing.get_args(tp))
+    elif tp is bool:
+        kind = "bool"
+    elif tp is int:
+        kind = "int"
+    elif tp is float:
+        kind = "float"
+    elif meta.get("secret"):
+        kind = "secret"
+    else:
+        kind = "text"
+    default = f.default if f.default is not dataclasses.MISSING else None
+    return FormField(path, kind, default, meta.get("min"), meta.get("max"), meta.get("unit"), choices,
+                     meta.get("pattern"))
+
+
+DETECTION_FIELDS = [form_field(p) for p in (
+    "detection.home.enabled",
+    "detection.home.inactivity_floor_min",
+    "detection.home.inactivity_ceiling_min",
+    "detection.home.sleep_ceiling_min",
+    "detection.home.quiet_hours",
+    "detection.home.dwell_floor_min",
+    "detection.home.dwell_ceiling_min",
+    "detection.home.night_start_hour",
+    "detection.home.night_end_hour",
+    "detection.home.wake_margin_min",
+    "detection.home.night_out_min",
+    "detection.home.night_door_severity",
+    "detection.home.wellbeing_notices",
+    "detection.fall.enabled",
+    "detection.fall.cancel_window_s",
+    "alerts.ack_timeout_s",
+)]
+
+PLATFORM_FIELDS = [form_field(p) for p in (
+    "site.id",
+    "site.name",
+    "platform.host",
+    "platform.port",
+    "platform.protocol",
+    "platform.tls",
+    "platform.username",
+    "platform.password",
+    "platform.base_topic",
+)]
+
+RADIO_FIELDS = [form_field(p) for p in ("rflink.enabled", "rflink.port", "ble.enabled", "ble.adapter")]
+
+DEVICE_FIELDS = [form_field(p, RflinkDevice) for p in (
+    "id", "name", "room", "kind", "protocol", "address", "switch", "offline_after_s",
+)]
+
+WEARABLE_FIELDS = [form_field(p, WearableConfig) for p in (
+    "id", "name", "address", "profile", "placement", "cancel_window_s",
+)]
+
+SECRETS = secret_paths()
+
+
+class FormErrors(Exception):
+    """Field path -> list of errors; nothing was saved."""
+
+    def __init__(self, errors: dict[str, list[FieldError]]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def parse(fields: list[FormField], form: typing.Mapping[str, str], prefix: str = "") -> dict[str, Any]:
+    """Form text -> nested plain data with typed values, or FormErrors for values that are not even numbers.
+
+    A secret left empty means "keep the current one", so the page never has to
+    send a password back to the browser.
+    """
+    out: dict[str, Any] = {}
+    errors: dict[str, list[FieldError]] = {}
+    for f in fields:
+        raw = form.get(f.name)
+        value: Any
+        if f.kind == "bool":
+            # An unticked checkbox sends nothing; only a form that showed the box may switch it off.
+            if raw is None and f.name not in form.get("_bool", "").split(","):
+                continue
+            value = raw in ("on", "true", "1")
+        elif raw is None:
+            continue  # a field not posted keeps its value
+        elif f.kind == "secret" and raw == "":
+            continue
+        elif f.kind in ("int", "float"):
+            text = raw.strip().replace(",", ".")
+            try:
+                number = float(text)
+                if not math.isfinite(number):
+                    raise ValueError(text)
+                value = int(number) if f.kind == "int" and number.is_integer() else number
+            except ValueError:
+                errors.setdefault(f.path, []).append(FieldError(prefix + f.path, raw[:40], "a number"))
+                continue
+        else:
+            value = raw.strip() if f.kind != "secret" else raw
+        node = out
+        parts = f.path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    if errors:
+        raise FormErrors(errors)
+    return out
+
+
+def apply(cfg: Config, changes: dict[str, Any]) -> Config:
+    """Validate ``changes`` against the whole config; FormErrors keyed by key path."""
+    try:
+        return merge(cfg, changes)
+    except ConfigError as exc:
+        raise FormErrors(_group(exc.errors)) from None
+
+
+def with_item(cfg: Config, section: Literal["devices", "wearables"], item: dict[str, Any],
+              replace_id: str | None) -> Config:
+    """The config with one device added or replaced; errors keyed by the item's own field names."""
+    data = [dataclasses.asdict(d) for d in getattr(cfg, section)]
+    index = next((i for i, d in enumerate(data) if d["id"] == replace_id), None) if replace_id else None
+    if index is None:
+        data.append(item)
+        index = len(data) - 1
+    else:
+        data[index] = {**data[index], **item}
+    try:
+        return merge(cfg, {section: data})
+    except ConfigError as exc:
+        own = f"{section}[{index}]"
+        grouped: dict[str, list[FieldError]] = {}
+        for e in exc.errors:
+            if e.path == own:
+                key = "address"  # a radio code already used by another device
+            elif e.path.startswith(own + "."):
+                key = e.path[len(own) + 1:]
+            else:
+                key = "_form"
+            grouped.setdefault(key, []).append(e)
+        raise FormErrors(grouped) from None
+
+
+def without_item(cfg: Config, section: Literal["devices", "wearables"], item_id: str) -> Config:
+    data = [dataclasses.asdict(d) for d in getattr(cfg, section) if d.id != item_id]
+    return merge(cfg, {section: data})
+
+
+def _group(errors: list[FieldError]) -> dict[str, list[FieldError]]:
+    grouped: dict[str, list[FieldError]] = {}
+    for e in errors:
+        grouped.setdefault(e.path, []).append(e)
+    return grouped
+
+
+def value_of(cfg: Any, path: str) -> Any:
+    node = cfg
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node

@@ -1,0 +1,49 @@
+"""Serving the technician's page from inside the hub's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from typing import TYPE_CHECKING
+
+import structlog
+from aiohttp import web
+
+from gateway.web.app import make_app, web_counters
+from gateway.web.certs import ssl_context
+
+if TYPE_CHECKING:
+    from gateway.daemon import Hub
+
+log = structlog.get_logger("carehub.web")
+
+
+async def serve(hub: Hub) -> None:
+    """Run the page until cancelled. A port in use raises, and the hub's guard retries later."""
+    cfg = hub.config.web
+    app = make_app(hub)
+    hub.web_counters = lambda: web_counters(app)
+    ssl_ctx = None
+    if cfg.https:
+        ssl_ctx, fingerprint = await asyncio.to_thread(ssl_context, hub.state_dir)
+        log.info("web.certificate", sha256=fingerprint)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        # "lan": every interface (IPv4 and IPv6); the page itself answers only LAN peers.
+        host = None if cfg.bind == "lan" else cfg.bind
+        site = web.TCPSite(runner, host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+        scheme = "https" if cfg.https else "http"
+        shown = socket.gethostname() + ".local" if host is None else (f"[{host}]" if ":" in host else host)
+        log.info("web.listening", url=f"{scheme}://{shown}:{cfg.port}/", bind=cfg.bind)
+        code = await asyncio.to_thread(app["credentials"].ensure_setup_code)
+        if code is not None:
+            # There is no password yet: whoever installs the hub needs this code to set one.
+            log.warning("web.setup_code", code=code, url=f"{scheme}://{shown}:{cfg.port}/setup")
+            if sys.stderr.isatty():
+                print(f"\ncarehub: technician page setup code: {code}\n", file=sys.stderr)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
