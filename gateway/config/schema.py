@@ -456,6 +456,8 @@ def is_lan_address(text: str) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     # is_private alone also says True for reserved and documentation ranges; that is harmless here.
+    if addr.is_unspecified:  # 0.0.0.0 and :: mean every interface, public ones included
+        return False
     return addr.is_loopback or addr.is_private or addr.is_link_local
 
 

@@ -13,7 +13,6 @@ session's CSRF token.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import secrets
@@ -71,31 +70,33 @@ class HubView(Protocol):
     async def probe_platform(self, platform: PlatformConfig) -> tuple[bool, str]: ...
 
 
-@dataclasses.dataclass
-class Page:
-    """Per-request context handed to templates."""
-
-    lang: str
-    session: Session | None
-    path: str
+HUB = web.AppKey("hub", HubView)
+CREDENTIALS = web.AppKey("credentials", Credentials)
+SESSIONS = web.AppKey("sessions", Sessions)
+LIMITER = web.AppKey("limiter", LoginLimiter)
+AUDIT = web.AppKey("audit", AuditLog)
+COUNTERS = web.AppKey("counters", Counter[str])
+SECURE = web.AppKey("secure_cookies", bool)
+HOSTNAME = web.AppKey("hostname", str)
+JINJA = web.AppKey("jinja", jinja2.Environment)
 
 
 def make_app(hub: HubView) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST, middlewares=[guard, authenticate])
-    app["hub"] = hub
-    app["credentials"] = Credentials(hub.state_dir)
-    app["sessions"] = Sessions(idle_s=hub.config.web.session_idle_min * 60)
-    app["limiter"] = LoginLimiter()
-    app["audit"] = AuditLog(hub.state_dir)
-    app["counters"] = Counter()
-    app["secure_cookies"] = hub.config.web.https
-    app["hostname"] = socket.gethostname().lower()
-    app["jinja"] = jinja2.Environment(
+    app[HUB] = hub
+    app[CREDENTIALS] = Credentials(hub.state_dir)
+    app[SESSIONS] = Sessions(idle_s=hub.config.web.session_idle_min * 60)
+    app[LIMITER] = LoginLimiter()
+    app[AUDIT] = AuditLog(hub.state_dir)
+    app[COUNTERS] = Counter()
+    app[SECURE] = hub.config.web.https
+    app[HOSTNAME] = socket.gethostname().lower()
+    app[JINJA] = jinja2.Environment(
         loader=jinja2.PackageLoader("gateway.web", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     r = app.router
-    r.add_get("/", lambda _: _redirect("/status"))
+    r.add_get("/", home)
     r.add_get("/setup", setup_page)
     r.add_post("/setup", setup_post)
     r.add_get("/login", login_page)
@@ -148,13 +149,13 @@ def _host_allowed(host: str, hostname: str) -> bool:
 @web.middleware
 async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                 ) -> web.StreamResponse:
-    counters: Counter[str] = request.app["counters"]
+    counters: Counter[str] = request.app[COUNTERS]
     peer = request.remote or ""
     if not is_lan_address(peer):
         counters["refused_peer"] += 1
         log.warning("web.refused_peer", peer=peer, count=counters["refused_peer"])
         return web.Response(status=403, text="The technician's page only answers the local network.\n")
-    if not _host_allowed(request.host, request.app["hostname"]):
+    if not _host_allowed(request.host, request.app[HOSTNAME]):
         counters["refused_host"] += 1
         log.warning("web.refused_host", host=request.host[:100], peer=peer, count=counters["refused_host"])
         return web.Response(status=421, text="Open the page by the hub's address or local name.\n")
@@ -165,14 +166,15 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
             counters[f"http_{exc.status}"] += 1
             if exc.status == 413:
                 log.warning("web.too_large", path=request.path, peer=peer)
-        response = exc
+        _harden(exc, request.app[SECURE])
+        raise
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
         counters["errors"] += 1
         log.exception("web.handler_failed", path=request.path)
         response = web.Response(status=500, text="Something went wrong on the hub; it was logged.\n")
-    _harden(response, request.app["secure_cookies"])
+    _harden(response, request.app[SECURE])
     return response
 
 
@@ -192,10 +194,8 @@ def _harden(response: web.StreamResponse, https: bool) -> None:
 @web.middleware
 async def authenticate(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                        ) -> web.StreamResponse:
-    creds: Credentials = request.app["credentials"]
-    request["lang"] = i18n.pick(request.cookies.get(i18n.COOKIE), request.headers.get("Accept-Language"))
-    session = request.app["sessions"].get(request.cookies.get(SESSION_COOKIE), creds.password_hash())
-    request["session"] = session
+    creds: Credentials = request.app[CREDENTIALS]
+    session = _session(request)
     public = request.path in PUBLIC_PATHS or request.path.startswith("/static/")
     if session is None and not public:
         if request.method == "GET" and not request.path.startswith(("/api/", "/events")):
@@ -207,7 +207,7 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
             token = str((await request.post()).get("csrf", ""))
         assert session is not None
         if not secrets.compare_digest(token.encode(), session.csrf.encode()):
-            request.app["counters"]["csrf_refused"] += 1
+            request.app[COUNTERS]["csrf_refused"] += 1
             log.warning("web.csrf_refused", path=request.path, peer=request.remote)
             raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
     return await handler(request)
@@ -216,25 +216,33 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
 # --- rendering --------------------------------------------------------------------------
 
 
-def _redirect(location: str) -> web.Response:
-    raise web.HTTPSeeOther(location)
+def _lang(request: web.Request) -> str:
+    return i18n.pick(request.cookies.get(i18n.COOKIE), request.headers.get("Accept-Language"))
+
+
+def _session(request: web.Request) -> Session | None:
+    return request.app[SESSIONS].get(request.cookies.get(SESSION_COOKIE), request.app[CREDENTIALS].password_hash())
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/status")
 
 
 def _t(request: web.Request) -> Callable[..., str]:
-    lang = request["lang"]
+    lang = _lang(request)
     return lambda key, **kw: i18n.translate(lang, key, **kw)
 
 
 def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -> web.Response:
-    env: jinja2.Environment = request.app["jinja"]
-    session: Session | None = request.get("session")
+    env: jinja2.Environment = request.app[JINJA]
+    session: Session | None = _session(request)
     flash = session.flash if session else []
     t = _t(request)
     html = env.get_template(template).render(
-        t=t, lang=request["lang"], path=request.path, session=session,
+        t=t, lang=_lang(request), path=request.path, session=session,
         csrf=session.csrf if session else ctx.pop("pre_csrf", ""),
         flash=list(flash), when=_when, field_help=field_help,
-        label=lambda prefix, value: label(request["lang"], prefix, value),
+        label=lambda prefix, value: label(_lang(request), prefix, value),
         event_text=lambda ev: event_text(t, ev),
         **ctx,
     )
@@ -338,17 +346,17 @@ def _actor(request: web.Request) -> str:
 
 
 def _flash(request: web.Request, key: str, **values: Any) -> None:
-    session: Session | None = request.get("session")
+    session: Session | None = _session(request)
     if session is not None:
         session.flash.append(_t(request)(key, **values))
 
 
 async def _save(request: web.Request, new: Config, action: str) -> list[str]:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     old = hub.config
     restart = await hub.apply_config(new, _actor(request))
     changed = changes(forms_data(old), forms_data(new), forms.SECRETS)
-    request.app["audit"].record(_actor(request), action, changed)
+    request.app[AUDIT].record(_actor(request), action, changed)
     if restart:
         _flash(request, "flash.saved_restart", keys=", ".join(restart))
     elif changed:
@@ -380,33 +388,33 @@ def _pre_csrf(request: web.Request) -> str:
 
 def _with_pre_cookie(request: web.Request, response: web.Response, token: str) -> web.Response:
     response.set_cookie(PRE_COOKIE, token, httponly=True, samesite="Strict", path="/",
-                        secure=request.app["secure_cookies"])
+                        secure=request.app[SECURE])
     return response
 
 
 async def _check_pre_csrf(request: web.Request, form: Mapping[str, str]) -> None:
     cookie = request.cookies.get(PRE_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf", "").encode()):
-        request.app["counters"]["csrf_refused"] += 1
+        request.app[COUNTERS]["csrf_refused"] += 1
         log.warning("web.csrf_refused", path=request.path, peer=request.remote)
         raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
 
 
 def _start_session(request: web.Request, location: str) -> web.Response:
-    creds: Credentials = request.app["credentials"]
-    session = request.app["sessions"].create(request.remote or "", creds.password_hash() or "")
+    creds: Credentials = request.app[CREDENTIALS]
+    session = request.app[SESSIONS].create(request.remote or "", creds.password_hash() or "")
     response = web.HTTPSeeOther(location)
     response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="Strict", path="/",
-                        secure=request.app["secure_cookies"])
+                        secure=request.app[SECURE])
     response.del_cookie(PRE_COOKIE, path="/")
     raise response
 
 
 def _limited(request: web.Request, template: str, token: str, **ctx: Any) -> web.Response | None:
-    wait = request.app["limiter"].retry_after(request.remote or "")
+    wait = request.app[LIMITER].retry_after(request.remote or "")
     if wait <= 0:
         return None
-    request.app["counters"]["login_refused"] += 1
+    request.app[COUNTERS]["login_refused"] += 1
     log.warning("web.login_locked", peer=request.remote, retry_after_s=round(wait))
     response = render(request, template, status=429, pre_csrf=token,
                       error=_t(request)("login.error.locked", minutes=max(1, round(wait / 60))), **ctx)
@@ -415,7 +423,7 @@ def _limited(request: web.Request, template: str, token: str, **ctx: Any) -> web
 
 
 async def setup_page(request: web.Request) -> web.Response:
-    creds: Credentials = request.app["credentials"]
+    creds: Credentials = request.app[CREDENTIALS]
     if creds.password_set():
         raise web.HTTPSeeOther("/login")
     await asyncio.to_thread(creds.ensure_setup_code)
@@ -424,7 +432,7 @@ async def setup_page(request: web.Request) -> web.Response:
 
 
 async def setup_post(request: web.Request) -> web.Response:
-    creds: Credentials = request.app["credentials"]
+    creds: Credentials = request.app[CREDENTIALS]
     if creds.password_set():
         raise web.HTTPSeeOther("/login")
     form = await _form(request)
@@ -435,32 +443,32 @@ async def setup_post(request: web.Request) -> web.Response:
         return limited
     t = _t(request)
     if not creds.check_setup_code(form.get("code", "")):
-        request.app["limiter"].failed(request.remote or "")
-        request.app["counters"]["setup_code_wrong"] += 1
+        request.app[LIMITER].failed(request.remote or "")
+        request.app[COUNTERS]["setup_code_wrong"] += 1
         log.warning("web.setup_code_wrong", peer=request.remote)
         return render(request, "setup.html", status=400, pre_csrf=token, error=t("setup.error.code"))
     problem = password_problem(form.get("password", ""), form.get("repeat", ""))
     if problem is not None:
         return render(request, "setup.html", status=400, pre_csrf=token, error=t(problem))
     await asyncio.to_thread(creds.set_password, form["password"])
-    request.app["limiter"].succeeded(request.remote or "")
-    request.app["audit"].record(_actor(request), "password_set", [])
+    request.app[LIMITER].succeeded(request.remote or "")
+    request.app[AUDIT].record(_actor(request), "password_set", [])
     log.info("web.password_set", peer=request.remote)
     return _start_session(request, "/status")
 
 
 async def login_page(request: web.Request) -> web.Response:
-    creds: Credentials = request.app["credentials"]
+    creds: Credentials = request.app[CREDENTIALS]
     if not creds.password_set():
         raise web.HTTPSeeOther("/setup")
-    if request["session"] is not None:
+    if _session(request) is not None:
         raise web.HTTPSeeOther("/status")
     token = _pre_csrf(request)
     return _with_pre_cookie(request, render(request, "login.html", pre_csrf=token, error=None), token)
 
 
 async def login_post(request: web.Request) -> web.Response:
-    creds: Credentials = request.app["credentials"]
+    creds: Credentials = request.app[CREDENTIALS]
     form = await _form(request)
     await _check_pre_csrf(request, form)
     token = form["csrf"]
@@ -470,17 +478,17 @@ async def login_post(request: web.Request) -> web.Response:
     password = form.get("password", "")
     ok = len(password) <= 1024 and await asyncio.to_thread(creds.verify, password)
     if not ok:
-        request.app["limiter"].failed(request.remote or "")
-        request.app["counters"]["login_failed"] += 1
-        log.warning("web.login_failed", peer=request.remote, count=request.app["counters"]["login_failed"])
+        request.app[LIMITER].failed(request.remote or "")
+        request.app[COUNTERS]["login_failed"] += 1
+        log.warning("web.login_failed", peer=request.remote, count=request.app[COUNTERS]["login_failed"])
         return render(request, "login.html", status=401, pre_csrf=token, error=_t(request)("login.error.wrong"))
-    request.app["limiter"].succeeded(request.remote or "")
+    request.app[LIMITER].succeeded(request.remote or "")
     log.info("web.login", peer=request.remote)
     return _start_session(request, "/status")
 
 
 async def logout_post(request: web.Request) -> web.Response:
-    request.app["sessions"].end(request.cookies.get(SESSION_COOKIE))
+    request.app[SESSIONS].end(request.cookies.get(SESSION_COOKIE))
     response = web.HTTPSeeOther("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -496,7 +504,7 @@ async def lang_switch(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(target)
     if lang in i18n.LANGUAGES:
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="Strict", path="/",
-                            secure=request.app["secure_cookies"])
+                            secure=request.app[SECURE])
     raise response
 
 
@@ -504,7 +512,7 @@ async def lang_switch(request: web.Request) -> web.Response:
 
 
 async def status_page(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     template = "status_summary.html" if request.query.get("part") == "summary" else "status.html"
     return render(request, template, status_data=hub.status(), events=list(reversed(hub.recent_events())),
                   config=hub.config)
@@ -512,7 +520,7 @@ async def status_page(request: web.Request) -> web.Response:
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
     """Server-sent events: each new hub event, as JSON with its text in the page's language."""
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     t = _t(request)
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -543,7 +551,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
 
 async def devices_page(request: web.Request, errors: dict[str, list[str]] | None = None,
                        posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     seen = {d["id"]: d for d in hub.status()["devices"]}
     return render(request, "devices.html", status=status, config=hub.config, seen=seen,
                   fields=forms.RADIO_FIELDS, values=_values(forms.RADIO_FIELDS, hub.config, posted),
@@ -551,10 +559,10 @@ async def devices_page(request: web.Request, errors: dict[str, list[str]] | None
 
 
 async def radios_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     form = await _form(request)
     try:
-        new = forms.apply(hub.config, forms.parse(forms.RADIO_FIELDS, form))
+        new = forms.submit(hub.config, forms.RADIO_FIELDS, form)
     except FormErrors as exc:
         return await devices_page(request, _errors_for(request, forms.RADIO_FIELDS, exc.errors), form, 400)
     await _save(request, new, "radios")
@@ -562,7 +570,7 @@ async def radios_post(request: web.Request) -> web.Response:
 
 
 async def learn_page(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     heard = hub.heard_codes(0)
     start = heard[-1]["seq"] if heard else 0
     return render(request, "learn.html", start=start, rflink_enabled=hub.config.rflink.enabled,
@@ -570,7 +578,7 @@ async def learn_page(request: web.Request) -> web.Response:
 
 
 async def heard_api(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
@@ -591,7 +599,7 @@ def _device(cfg: Config, section: str, item_id: str | None) -> Any:
 
 async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None = None,
                       posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     original = (posted or request.query).get("original", "")
     device = _device(hub.config, "devices", original)
     if original and device is None:
@@ -613,7 +621,7 @@ async def sensor_post(request: web.Request) -> web.Response:
 
 async def wearable_form(request: web.Request, errors: dict[str, list[str]] | None = None,
                         posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     original = (posted or request.query).get("original", "")
     device = _device(hub.config, "wearables", original)
     if original and device is None:
@@ -634,7 +642,7 @@ async def wearable_post(request: web.Request) -> web.Response:
 
 async def _item_post(request: web.Request, section: Any, fields: list[FormField],
                      form_view: Callable[..., Awaitable[web.Response]]) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     form = await _form(request)
     original = form.get("original", "") or None
     if original and _device(hub.config, section, original) is None:
@@ -648,7 +656,7 @@ async def _item_post(request: web.Request, section: Any, fields: list[FormField]
 
 
 async def scan_api(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     t = _t(request)
     if not hub.config.ble.enabled:
         return web.json_response({"error": t("scan.ble_off"), "found": []})
@@ -671,7 +679,7 @@ def _section(kind: str) -> str:
 
 
 async def remove_page(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     kind = request.query.get("kind", "")
     device = _device(hub.config, _section(kind), request.query.get("id", ""))
     if device is None:
@@ -680,7 +688,7 @@ async def remove_page(request: web.Request) -> web.Response:
 
 
 async def remove_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     form = await _form(request)
     section = _section(form.get("kind", ""))
     item_id = form.get("id", "")
@@ -695,16 +703,16 @@ async def remove_post(request: web.Request) -> web.Response:
 
 async def settings_page(request: web.Request, errors: dict[str, list[str]] | None = None,
                         posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     return render(request, "settings.html", status=status, fields=forms.DETECTION_FIELDS,
                   values=_values(forms.DETECTION_FIELDS, hub.config, posted), errors=errors or {})
 
 
 async def settings_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     form = await _form(request)
     try:
-        new = forms.apply(hub.config, forms.parse(forms.DETECTION_FIELDS, form))
+        new = forms.submit(hub.config, forms.DETECTION_FIELDS, form)
     except FormErrors as exc:
         return await settings_page(request, _errors_for(request, forms.DETECTION_FIELDS, exc.errors), form, 400)
     await _save(request, new, "settings")
@@ -725,7 +733,7 @@ def _cert_info(path: str) -> str | None:
 async def platform_page(request: web.Request, errors: dict[str, list[str]] | None = None,
                         posted: Mapping[str, str] | None = None, status: int = 200,
                         probe: tuple[bool, str] | None = None) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     p = hub.config.platform
     return render(request, "platform.html", status=status, fields=forms.PLATFORM_FIELDS,
                   values=_values(forms.PLATFORM_FIELDS, hub.config, posted), errors=errors or {},
@@ -736,16 +744,16 @@ async def platform_page(request: web.Request, errors: dict[str, list[str]] | Non
 
 
 async def platform_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     form = await _form(request)
     try:
-        new = forms.apply(hub.config, forms.parse(forms.PLATFORM_FIELDS, form))
+        new = forms.submit(hub.config, forms.PLATFORM_FIELDS, form)
     except FormErrors as exc:
         return await platform_page(request, _errors_for(request, forms.PLATFORM_FIELDS, exc.errors), form, 400)
     if form.get("action") == "test":
         # Tests what is in the form, saved or not.
         probe = await hub.probe_platform(new.platform)
-        request.app["counters"]["platform_tests"] += 1
+        request.app[COUNTERS]["platform_tests"] += 1
         return await platform_page(request, posted=form, probe=probe)
     await _save(request, new, "platform")
     raise web.HTTPSeeOther("/platform")
@@ -766,7 +774,7 @@ def _check_pem(name: str, data: bytes) -> str | None:
 
 
 async def certificates_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     t = _t(request)
     data = await request.post()
     uploads: dict[str, bytes] = {}
@@ -824,7 +832,7 @@ def _write_private_file(target: Path, content: bytes) -> None:
 
 
 async def alarm_page(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     alert_id = request.query.get("id", "")
     row = hub.alert(alert_id) if alert_id else None
     if alert_id and (row is None or not row.test):
@@ -834,9 +842,9 @@ async def alarm_page(request: web.Request) -> web.Response:
 
 
 async def alarm_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     alert_id = await hub.send_test_alarm(_actor(request))
-    request.app["audit"].record(_actor(request), "test_alarm", [{"path": "alert", "old": None, "new": alert_id}])
+    request.app[AUDIT].record(_actor(request), "test_alarm", [{"path": "alert", "old": None, "new": alert_id}])
     raise web.HTTPSeeOther("/alarm?" + urlencode({"id": alert_id}))
 
 
@@ -850,7 +858,7 @@ def _alert_view(row: AlertRow) -> dict[str, Any]:
 
 
 async def alert_api(request: web.Request) -> web.Response:
-    hub: HubView = request.app["hub"]
+    hub: HubView = request.app[HUB]
     row = hub.alert(request.match_info["alert_id"][:64])
     if row is None or not row.test:
         raise web.HTTPNotFound(text="No such test alarm.\n")
@@ -863,13 +871,13 @@ async def alert_api(request: web.Request) -> web.Response:
 
 
 async def audit_page(request: web.Request) -> web.Response:
-    entries = request.app["audit"].recent(50)
+    entries = request.app[AUDIT].recent(50)
     return render(request, "audit.html", entries=entries)
 
 
 def web_counters(app: web.Application) -> dict[str, int]:
-    counters: Counter[str] = app["counters"]
-    return dict(counters) | {"login_refused_total": app["limiter"].refused}
+    counters: Counter[str] = app[COUNTERS]
+    return dict(counters) | {"login_refused_total": app[LIMITER].refused}
 
 
 __all__ = ["HubView", "make_app", "web_counters"]

@@ -127,9 +127,10 @@ SECRETS = secret_paths()
 class FormErrors(Exception):
     """Field path -> list of errors; nothing was saved."""
 
-    def __init__(self, errors: dict[str, list[FieldError]]) -> None:
+    def __init__(self, errors: dict[str, list[FieldError]], partial: dict[str, Any] | None = None) -> None:
         super().__init__(", ".join(errors))
         self.errors = errors
+        self.partial = partial  # the values that did parse, when some did not
 
 
 def parse(fields: list[FormField], form: typing.Mapping[str, str], prefix: str = "") -> dict[str, Any]:
@@ -170,7 +171,7 @@ def parse(fields: list[FormField], form: typing.Mapping[str, str], prefix: str =
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     if errors:
-        raise FormErrors(errors)
+        raise FormErrors(errors, partial=out)
     return out
 
 
@@ -180,6 +181,23 @@ def apply(cfg: Config, changes: dict[str, Any]) -> Config:
         return merge(cfg, changes)
     except ConfigError as exc:
         raise FormErrors(_group(exc.errors)) from None
+
+
+def submit(cfg: Config, fields: list[FormField], form: typing.Mapping[str, str]) -> Config:
+    """Parse and validate a posted form; every problem in it at once, each keyed by its field."""
+    try:
+        return apply(cfg, parse(fields, form))
+    except FormErrors as exc:
+        if exc.partial is None:
+            raise
+        # Some values were not even numbers: still check the rest, so all errors show together.
+        errors = dict(exc.errors)
+        try:
+            apply(cfg, exc.partial)
+        except FormErrors as more:
+            for path, errs in more.errors.items():
+                errors.setdefault(path, []).extend(errs)
+        raise FormErrors(errors) from None
 
 
 def with_item(cfg: Config, section: Literal["devices", "wearables"], item: dict[str, Any],

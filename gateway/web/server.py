@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 from aiohttp import web
 
-from gateway.web.app import make_app, web_counters
+from gateway.web.app import CREDENTIALS, make_app, web_counters
 from gateway.web.certs import ssl_context
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ async def serve(hub: Hub) -> None:
         scheme = "https" if cfg.https else "http"
         shown = socket.gethostname() + ".local" if host is None else (f"[{host}]" if ":" in host else host)
         log.info("web.listening", url=f"{scheme}://{shown}:{cfg.port}/", bind=cfg.bind)
-        code = await asyncio.to_thread(app["credentials"].ensure_setup_code)
+        code = await asyncio.to_thread(app[CREDENTIALS].ensure_setup_code)
         if code is not None:
             # There is no password yet: whoever installs the hub needs this code to set one.
             log.warning("web.setup_code", code=code, url=f"{scheme}://{shown}:{cfg.port}/setup")
