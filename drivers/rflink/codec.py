@@ -135,7 +135,9 @@ class LineFramer:
 def decode_line(raw: bytes, at: Stamp, table: DeviceTable) -> Decoded:
     """One RFLink line -> observations of configured devices, or a named problem."""
     try:
-        text = raw.decode("utf-8").strip()
+        # Only the line ending and blanks: str.strip() would also eat control characters such as
+        # \x1c, and a line of noise must be counted as malformed, not ignored as empty.
+        text = raw.decode("utf-8").strip(" \t\r\n")
     except UnicodeDecodeError:
         return Decoded(problem=Problem.INVALID_UTF8)
     if not text:
