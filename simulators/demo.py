@@ -9,6 +9,7 @@ emulator printing what arrives and acknowledging it.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ import numpy as np
 import tomli_w
 
 from detection.events import ButtonAction
-from simulators.broker import Mosquitto
+from simulators.broker import Mosquitto, free_port
 from simulators.home import generate
 from simulators.platform import PlatformEmulator
 from simulators.rflink import RadioCode, RflinkEmulator, Step, play
@@ -86,7 +87,13 @@ _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
     "alert.acked": lambda e: f"hub: platform acknowledged alert {e['id'][:8]} -> closed",
     "ble.connected": lambda e: f"hub connected to wearable {e.get('wearable')} ({e.get('profile')} profile)",
     "alert.raised_after_window": lambda e: f"hub: nobody cancelled alert {e['id'][:8]}: raised as an emergency",
+    "web.setup_code": lambda e: f"technician page: {e.get('url')}  setup code: {e.get('code')}",
+    "web.listening": lambda e: f"technician page listening on {e.get('url')}",
 }
+
+# A sensor the demo config does not list: with --keep-running it sends now and then, so that the
+# technician's page has something to learn.
+NEW_SENSOR = RadioCode("EV1527", "0e0042", "")
 
 
 class DemoDaemon:
@@ -154,8 +161,9 @@ def fall_recording() -> tuple[np.ndarray, str]:
     return synthetic_fall(np.random.default_rng(4)), "a synthetic fall (../shared/data is absent)"
 
 
-def demo_config(workdir: Path, broker_port: int, rflink_link: Path) -> dict[str, Any]:
+def demo_config(workdir: Path, broker_port: int, rflink_link: Path, web_port: int = 8080) -> dict[str, Any]:
     return {
+        "web": {"enabled": True, "bind": "127.0.0.1", "port": web_port},
         "site": {"id": SITE, "name": "Demo flat"},
         "platform": {"host": "127.0.0.1", "port": broker_port, "health_interval_s": 30.0,
                      "reconnect_min_s": 0.5, "reconnect_max_s": 5.0},
@@ -198,7 +206,17 @@ def self_check_fall(hub: DemoDaemon, platform: PlatformEmulator, pendant: Virtua
     return emergencies == 1
 
 
-def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Callable[[str], None] = print) -> int:
+def _web_port(wanted: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", wanted))
+            return wanted
+        except OSError:
+            return free_port()
+
+
+def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Callable[[str], None] = print,
+             web_port: int = 8080) -> int:
     started = time.monotonic()
 
     def out(text: str) -> None:
@@ -212,7 +230,7 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
         pendant = VirtualWearable(PENDANT, "carehub pendant")
         wearables = WearableEmulator(work / "wearables.sock", [pendant]).start()
         config_path = work / "carehub.toml"
-        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link)))
+        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, _web_port(web_port))))
         out(f"config: {config_path}")
         with PlatformEmulator("127.0.0.1", broker.port, mode="late", delay_s=2.0,
                               printer=lambda s: out(s)) as platform:
@@ -236,9 +254,11 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
                     f"{'acknowledged and closed' if acked else 'NOT acknowledged'}")
                 fell = acked and self_check_fall(hub, platform, pendant, wearables, out)
                 if keep_running:
-                    out("still running (Ctrl-C to stop)")
+                    out("still running (Ctrl-C to stop). On the technician's page, try Devices -> Learn a sensor: "
+                        f"a new door sensor ({NEW_SENSOR.protocol} {NEW_SENSOR.address}) sends every 10 s")
                     while hub.proc.poll() is None:
-                        time.sleep(1)
+                        rflink.frame(NEW_SENSOR, "ON")
+                        time.sleep(10)
                 return 0 if acked and fell else 1
             except KeyboardInterrupt:
                 return 0

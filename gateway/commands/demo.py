@@ -8,10 +8,14 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workdir", type=Path, help="where to keep the demo's config and database (default: a temp dir)")
-    p.add_argument("--keep-running", action="store_true", help="keep the hub running after the scenario")
+    p.add_argument("--keep-running", action="store_true",
+                   help="keep the hub running after the scenario, to try the technician's page")
+    p.add_argument("--web-port", type=int, default=8080,
+                   help="port of the technician's page on 127.0.0.1 (default 8080; a free one if taken)")
 
 
 def run(args: argparse.Namespace) -> int:
     from simulators.demo import run_demo
 
-    return run_demo(args.workdir, keep_running=args.keep_running, say=lambda s: print(s, flush=True))
+    return run_demo(args.workdir, keep_running=args.keep_running, web_port=args.web_port,
+                    say=lambda s: print(s, flush=True))

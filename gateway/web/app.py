@@ -266,8 +266,12 @@ def _when(wall: float | None) -> str:
 def field_help(t: Callable[..., str], f: FormField) -> str:
     parts = [t(f"field.{f.path}.help")]
     if f.min is not None and f.max is not None:
-        parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=t(f"unit.{f.unit}") if f.unit else ""))
+        parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f)))
     return " ".join(p for p in parts if p).strip()
+
+
+def _unit(t: Callable[..., str], f: FormField) -> str:
+    return " " + t(f"unit.{f.unit}") if f.unit else ""
 
 
 def event_text(t: Callable[..., str], ev: Mapping[str, Any]) -> str:
@@ -302,8 +306,7 @@ def _error_text(t: Callable[..., str], f: FormField | None, e: FieldError) -> st
         return t("error.required")
     if f is not None:
         if f.kind in ("int", "float") and f.min is not None and f.max is not None:
-            return t("error.range", min=f"{f.min:g}", max=f"{f.max:g}",
-                     unit=t(f"unit.{f.unit}") if f.unit else "")
+            return t("error.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f))
         if f.kind in ("int", "float"):
             return t("error.number")
         if f.kind == "choice":
@@ -337,6 +340,8 @@ def _values(fields: list[FormField], source: Any, posted: Mapping[str, str] | No
             out[f.path] = (posted.get(f.path) in ("on", "true", "1")) if f.kind == "bool" else posted.get(f.path, "")
         else:
             value = forms.value_of(source, f.path) if source is not None else f.default
+            if isinstance(value, float):
+                value = f"{value:g}"  # 45, not 45.0
             out[f.path] = "" if value is None else value
     return out
 
@@ -536,8 +541,9 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keepalive\n\n")  # also notices a browser that went away
                 continue
-            body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "room": ev.get("room"),
-                    "kind": ev.get("kind"), "text": event_text(t, ev)}
+            room = ev.get("room")
+            body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "kind": ev.get("kind"),
+                    "room": label(_lang(request), "room", room) if room else None, "text": event_text(t, ev)}
             await response.write(f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass

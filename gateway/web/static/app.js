@@ -21,7 +21,7 @@ function statusPage() {
     const empty = list.querySelector(".empty");
     if (empty) empty.remove();
     const li = el("li");
-    li.append(el("time", ev.when), " ", el("b", ev.device || ""), " — " + ev.text);
+    li.append(el("time", ev.when), " ", el("b", ev.device || ""), (ev.room ? " · " + ev.room : "") + " — " + ev.text);
     list.prepend(li);
     while (list.children.length > 50) list.lastElementChild.remove();
   };
