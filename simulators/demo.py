@@ -94,6 +94,7 @@ _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
 # A sensor the demo config does not list: with --keep-running it sends now and then, so that the
 # technician's page has something to learn.
 NEW_SENSOR = RadioCode("EV1527", "0e0042", "")
+SPARE_WEARABLE = "C0:FF:EE:00:00:02"
 
 
 class DemoDaemon:
@@ -228,7 +229,9 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
         out(f"broker: mosquitto on 127.0.0.1:{broker.port}")
         rflink = RflinkEmulator(work / "serial-by-id-rflink").start()
         pendant = VirtualWearable(PENDANT, "carehub pendant")
-        wearables = WearableEmulator(work / "wearables.sock", [pendant]).start()
+        # A second wearable the config does not list, for trying "Scan for wearables" on the page.
+        wristband = VirtualWearable(SPARE_WEARABLE, "carehub wristband", seed=1)
+        wearables = WearableEmulator(work / "wearables.sock", [pendant, wristband]).start()
         config_path = work / "carehub.toml"
         config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, _web_port(web_port))))
         out(f"config: {config_path}")

@@ -90,6 +90,7 @@ install_carehub() {
         systemctl enable carehub.service
         systemctl restart carehub.service
         say "carehub is running: journalctl -u carehub -f"
+        say "technician page: http://$(hostname).local:8080/ (setup code: sudo carehub setup-code)"
     else
         say "installed under ${PREFIX:-/}; systemd is not running here, so the service was not started"
     fi
