@@ -78,6 +78,22 @@ def check_serial(cfg: Config) -> Check:
     return Check("rflink", "OK", f"{port} -> {os.path.realpath(port)}")
 
 
+def check_web(cfg: Config) -> Check:
+    if not cfg.web.enabled:
+        return Check("web", "OK", "the technician's page is disabled in the config")
+    state = Path(cfg.storage.path).parent
+    scheme = "https" if cfg.web.https else "http"
+    where = f"{scheme}://<this hub>:{cfg.web.port}/"
+    try:
+        password_set = (state / "web-password").exists()
+    except PermissionError:
+        return Check("web", "WARN", f"cannot read {state}: run as root to check the page's set-up")
+    if not password_set:
+        return Check("web", "WARN", f"no technician password yet: open {where}setup with the code from "
+                                    "'sudo carehub setup-code'")
+    return Check("web", "OK", f"{where} (bind {cfg.web.bind}), technician password set")
+
+
 def check_bluetooth(cfg: Config) -> Check:
     if not cfg.ble.enabled:
         return Check("bluetooth", "OK", "disabled in the config")
@@ -141,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         checks += check_storage(cfg)
         checks.append(check_serial(cfg))
         checks.append(check_bluetooth(cfg))
+        checks.append(check_web(cfg))
         checks += check_broker(cfg, args.timeout)
     checks += check_clock()
     width = max(len(c.name) for c in checks)

@@ -70,6 +70,9 @@ class HubView(Protocol):
     async def probe_platform(self, platform: PlatformConfig) -> tuple[bool, str]: ...
 
 
+# Offered (not imposed) in the room field: the catalogue's rooms, translated on the page.
+KNOWN_ROOMS = sorted(k.split(".", 1)[1] for k in i18n.catalogue(i18n.DEFAULT) if k.startswith("room."))
+
 HUB = web.AppKey("hub", HubView)
 CREDENTIALS = web.AppKey("credentials", Credentials)
 SESSIONS = web.AppKey("sessions", Sessions)
@@ -241,7 +244,7 @@ def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -
     html = env.get_template(template).render(
         t=t, lang=_lang(request), path=request.path, session=session,
         csrf=session.csrf if session else ctx.pop("pre_csrf", ""),
-        flash=list(flash), when=_when, field_help=field_help,
+        flash=list(flash), when=_when, field_help=field_help, rooms=KNOWN_ROOMS,
         label=lambda prefix, value: label(_lang(request), prefix, value),
         event_text=lambda ev: event_text(t, ev),
         **ctx,

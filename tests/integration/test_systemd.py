@@ -118,6 +118,11 @@ def test_doctor(tmp_path, mosquitto):
     ok = run(path)
     assert ok.returncode == 0, ok.stdout
     assert re.search(r"^OK\s+broker", ok.stdout, re.M)
+    assert re.search(r"^OK\s+web\s+.*disabled", ok.stdout, re.M)
+    cfg["web"] = {"enabled": True}
+    path.write_text(tomli_w.dumps(cfg))
+    pending = run(path)
+    assert pending.returncode == 0 and re.search(r"^WARN\s+web\s+no technician password yet", pending.stdout, re.M)
     cfg["platform"]["port"] = 1  # nothing listens there
     cfg["rflink"] = {"enabled": True, "port": str(tmp_path / "no-such-tty")}
     path.write_text(tomli_w.dumps(cfg))
