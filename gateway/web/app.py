@@ -27,8 +27,6 @@ from urllib.parse import urlencode
 import jinja2
 import structlog
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from gateway.config import Config, FieldError, to_data
 from gateway.config.schema import PlatformConfig, is_lan_address
@@ -731,6 +729,8 @@ async def settings_post(request: web.Request) -> web.Response:
 def _cert_info(path: str) -> str | None:
     if not path:
         return None
+    from cryptography import x509  # only when certificates are in use: it costs ~8 MB
+
     try:
         certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
         c = certs[0]
@@ -770,6 +770,9 @@ async def platform_post(request: web.Request) -> web.Response:
 
 def _check_pem(name: str, data: bytes) -> str | None:
     """A message key when an uploaded file is not what its slot needs."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     try:
         if name == "key_file":
             serialization.load_pem_private_key(data, password=None)

@@ -9,16 +9,12 @@ browser shows.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import os
 import socket
 import ssl
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 CERT_FILE = "web-tls.crt"
 KEY_FILE = "web-tls.key"
@@ -29,8 +25,8 @@ def ensure_certificate(state_dir: Path) -> tuple[Path, Path, str]:
     cert_path, key_path = state_dir / CERT_FILE, state_dir / KEY_FILE
     if not (cert_path.exists() and key_path.exists()):
         _generate(cert_path, key_path)
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return cert_path, key_path, cert.fingerprint(hashes.SHA256()).hex(":").upper()
+    der = ssl.PEM_cert_to_DER_cert(cert_path.read_text())
+    return cert_path, key_path, hashlib.sha256(der).digest().hex(":").upper()
 
 
 def ssl_context(state_dir: Path) -> tuple[ssl.SSLContext, str]:
@@ -42,6 +38,12 @@ def ssl_context(state_dir: Path) -> tuple[ssl.SSLContext, str]:
 
 
 def _generate(cert_path: Path, key_path: Path) -> None:
+    # Imported only here: cryptography costs ~8 MB of the hub's memory, and is needed once per hub.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     host = socket.gethostname() or "carehub"
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"carehub {host}")])

@@ -11,7 +11,6 @@ import structlog
 from aiohttp import web
 
 from gateway.web.app import CREDENTIALS, make_app, web_counters
-from gateway.web.certs import ssl_context
 
 if TYPE_CHECKING:
     from gateway.daemon import Hub
@@ -26,6 +25,8 @@ async def serve(hub: Hub) -> None:
     hub.web_counters = lambda: web_counters(app)
     ssl_ctx = None
     if cfg.https:
+        from gateway.web.certs import ssl_context
+
         ssl_ctx, fingerprint = await asyncio.to_thread(ssl_context, hub.state_dir)
         log.info("web.certificate", sha256=fingerprint)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
