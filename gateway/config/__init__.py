@@ -31,6 +31,7 @@ __all__ = [
     "secret_paths",
     "to_data",
     "validate",
+    "write_atomic",
 ]
 
 
@@ -72,13 +73,15 @@ def save_atomic(cfg: Config, path: str | os.PathLike[str]) -> None:
     if target.exists():
         # The previous copy is itself written atomically, so at every instant the
         # directory holds a complete carehub.toml.
-        _write_replace(target.with_name(target.name + ".bak"), target.read_bytes())
-    _write_replace(target, tomli_w.dumps(to_data(cfg)).encode("utf-8"))
+        write_atomic(target.with_name(target.name + ".bak"), target.read_bytes())
+    write_atomic(target, tomli_w.dumps(to_data(cfg)).encode("utf-8"))
 
 
-def _write_replace(target: Path, data: bytes) -> None:
+def write_atomic(target: Path, data: bytes, mode: int = 0o640) -> None:
+    """Replace ``target`` with ``data`` so that a power cut leaves the old or the new file, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import socket
 from collections import Counter
@@ -28,7 +27,7 @@ import jinja2
 import structlog
 from aiohttp import web
 
-from gateway.config import Config, FieldError, to_data
+from gateway.config import Config, FieldError, to_data, write_atomic
 from gateway.config.schema import PlatformConfig, is_lan_address
 from gateway.store import AlertRow
 from gateway.web import forms, i18n
@@ -428,6 +427,20 @@ def _limited(request: web.Request, template: str, token: str, **ctx: Any) -> web
     return response
 
 
+async def _login_form(request: web.Request, template: str) -> tuple[dict[str, str], str, web.Response | None]:
+    """A posted setup or login form: its fields, its CSRF token, and a 429 page if this peer must wait."""
+    form = await _form(request)
+    await _check_pre_csrf(request, form)
+    token = form["csrf"]
+    return form, token, _limited(request, template, token)
+
+
+def _failed(request: web.Request, what: str) -> None:
+    request.app[LIMITER].failed(request.remote or "")
+    request.app[COUNTERS][what] += 1
+    log.warning(f"web.{what}", peer=request.remote, count=request.app[COUNTERS][what])
+
+
 async def setup_page(request: web.Request) -> web.Response:
     creds: Credentials = request.app[CREDENTIALS]
     if creds.password_set():
@@ -441,17 +454,12 @@ async def setup_post(request: web.Request) -> web.Response:
     creds: Credentials = request.app[CREDENTIALS]
     if creds.password_set():
         raise web.HTTPSeeOther("/login")
-    form = await _form(request)
-    await _check_pre_csrf(request, form)
-    token = form["csrf"]
-    limited = _limited(request, "setup.html", token)
+    form, token, limited = await _login_form(request, "setup.html")
     if limited is not None:
         return limited
     t = _t(request)
     if not creds.check_setup_code(form.get("code", "")):
-        request.app[LIMITER].failed(request.remote or "")
-        request.app[COUNTERS]["setup_code_wrong"] += 1
-        log.warning("web.setup_code_wrong", peer=request.remote)
+        _failed(request, "setup_code_wrong")
         return render(request, "setup.html", status=400, pre_csrf=token, error=t("setup.error.code"))
     problem = password_problem(form.get("password", ""), form.get("repeat", ""))
     if problem is not None:
@@ -475,18 +483,13 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login_post(request: web.Request) -> web.Response:
     creds: Credentials = request.app[CREDENTIALS]
-    form = await _form(request)
-    await _check_pre_csrf(request, form)
-    token = form["csrf"]
-    limited = _limited(request, "login.html", token)
+    form, token, limited = await _login_form(request, "login.html")
     if limited is not None:
         return limited
     password = form.get("password", "")
     ok = len(password) <= 1024 and await asyncio.to_thread(creds.verify, password)
     if not ok:
-        request.app[LIMITER].failed(request.remote or "")
-        request.app[COUNTERS]["login_failed"] += 1
-        log.warning("web.login_failed", peer=request.remote, count=request.app[COUNTERS]["login_failed"])
+        _failed(request, "login_failed")
         return render(request, "login.html", status=401, pre_csrf=token, error=_t(request)("login.error.wrong"))
     request.app[LIMITER].succeeded(request.remote or "")
     log.info("web.login", peer=request.remote)
@@ -565,15 +568,21 @@ async def devices_page(request: web.Request, errors: dict[str, list[str]] | None
                   errors=errors or {})
 
 
-async def radios_post(request: web.Request) -> web.Response:
+async def _settings_post(request: web.Request, fields: list[FormField],
+                         page: Callable[..., Awaitable[web.Response]], action: str, back: str) -> web.Response:
+    """A settings form: validated whole, saved and applied, or shown again with its errors."""
     hub: HubView = request.app[HUB]
     form = await _form(request)
     try:
-        new = forms.submit(hub.config, forms.RADIO_FIELDS, form)
+        new = forms.submit(hub.config, fields, form)
     except FormErrors as exc:
-        return await devices_page(request, _errors_for(request, forms.RADIO_FIELDS, exc.errors), form, 400)
-    await _save(request, new, "radios")
-    raise web.HTTPSeeOther("/devices")
+        return await page(request, _errors_for(request, fields, exc.errors), form, 400)
+    await _save(request, new, action)
+    raise web.HTTPSeeOther(back)
+
+
+async def radios_post(request: web.Request) -> web.Response:
+    return await _settings_post(request, forms.RADIO_FIELDS, devices_page, "radios", "/devices")
 
 
 async def learn_page(request: web.Request) -> web.Response:
@@ -604,22 +613,31 @@ def _device(cfg: Config, section: str, item_id: str | None) -> Any:
     return next((d for d in getattr(cfg, section) if d.id == item_id), None)
 
 
-async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None = None,
-                      posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+async def _device_form(request: web.Request, section: str, fields: list[FormField], kind: str,
+                       prefill: Callable[[dict[str, Any]], None], errors: dict[str, list[str]] | None,
+                       posted: Mapping[str, str] | None, status: int) -> web.Response:
+    """Add (prefilled from what was heard or found) or edit one device."""
     hub: HubView = request.app[HUB]
     original = (posted or request.query).get("original", "")
-    device = _device(hub.config, "devices", original)
+    device = _device(hub.config, section, original)
     if original and device is None:
         raise web.HTTPNotFound(text="No such device.\n")
-    values = _values(forms.DEVICE_FIELDS, device, posted)
+    values = _values(fields, device, posted)
     if device is None and posted is None:
-        # From the learn page: what the radio heard.
+        values["id"] = ""
+        prefill(values)
+    return render(request, "device_form.html", status=status, fields=fields, values=values,
+                  errors=errors or {}, original=original, section=kind)
+
+
+async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None = None,
+                      posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
+    def heard(values: dict[str, Any]) -> None:  # from the learn page: the code the radio heard
         for key in ("protocol", "address", "switch"):
             values[key] = request.query.get(key, "")[:64]
-        values["id"] = ""
         values["room"] = ""
-    return render(request, "device_form.html", status=status, fields=forms.DEVICE_FIELDS, values=values,
-                  errors=errors or {}, original=original, section="sensor")
+
+    return await _device_form(request, "devices", forms.DEVICE_FIELDS, "sensor", heard, errors, posted, status)
 
 
 async def sensor_post(request: web.Request) -> web.Response:
@@ -628,19 +646,13 @@ async def sensor_post(request: web.Request) -> web.Response:
 
 async def wearable_form(request: web.Request, errors: dict[str, list[str]] | None = None,
                         posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
-    hub: HubView = request.app[HUB]
-    original = (posted or request.query).get("original", "")
-    device = _device(hub.config, "wearables", original)
-    if original and device is None:
-        raise web.HTTPNotFound(text="No such wearable.\n")
-    values = _values(forms.WEARABLE_FIELDS, device, posted)
-    if device is None and posted is None:
+    def found(values: dict[str, Any]) -> None:  # from the scan: the advert's address and name
         values["address"] = request.query.get("address", "")[:17]
         values["name"] = request.query.get("name", "")[:64]
-        values["id"] = ""
-        values["cancel_window_s"] = hub.config.detection.fall.cancel_window_s
-    return render(request, "device_form.html", status=status, fields=forms.WEARABLE_FIELDS, values=values,
-                  errors=errors or {}, original=original, section="wearable")
+        values["cancel_window_s"] = f"{request.app[HUB].config.detection.fall.cancel_window_s:g}"
+
+    return await _device_form(request, "wearables", forms.WEARABLE_FIELDS, "wearable", found, errors, posted,
+                              status)
 
 
 async def wearable_post(request: web.Request) -> web.Response:
@@ -716,14 +728,7 @@ async def settings_page(request: web.Request, errors: dict[str, list[str]] | Non
 
 
 async def settings_post(request: web.Request) -> web.Response:
-    hub: HubView = request.app[HUB]
-    form = await _form(request)
-    try:
-        new = forms.submit(hub.config, forms.DETECTION_FIELDS, form)
-    except FormErrors as exc:
-        return await settings_page(request, _errors_for(request, forms.DETECTION_FIELDS, exc.errors), form, 400)
-    await _save(request, new, "settings")
-    raise web.HTTPSeeOther("/settings")
+    return await _settings_post(request, forms.DETECTION_FIELDS, settings_page, "settings", "/settings")
 
 
 def _cert_info(path: str) -> str | None:
@@ -815,7 +820,7 @@ async def certificates_post(request: web.Request) -> web.Response:
     changes_: dict[str, str] = {name: "" for name in removals}
     for name, content in uploads.items():
         target = directory / f"{name.removesuffix('_file')}.pem"
-        await asyncio.to_thread(_write_private_file, target, content)
+        await asyncio.to_thread(write_atomic, target, content, 0o600)
         changes_[name] = str(target)
     try:
         new = forms.apply(hub.config, {"platform": changes_})
@@ -826,18 +831,6 @@ async def certificates_post(request: web.Request) -> web.Response:
         return await platform_page(request, errors=shown, status=400)
     await _save(request, new, "platform.certificates")
     raise web.HTTPSeeOther("/platform")
-
-
-def _write_private_file(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, content)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
 
 
 # --- test alarm and audit ---------------------------------------------------------------------

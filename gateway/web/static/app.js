@@ -10,6 +10,14 @@ function el(tag, text, cls) {
   return e;
 }
 
+// A device heard or found: "already added as X", or a link to the form that adds it.
+function knownOrAdd(item, knownText, addText) {
+  if (item.known_as) return el("span", knownText + " " + item.known_as, "ok");
+  const a = el("a", addText, "button primary");
+  a.href = item.add_url;
+  return a;
+}
+
 function statusPage() {
   const list = document.getElementById("events");
   const state = document.getElementById("live-state");
@@ -51,14 +59,7 @@ function learnPage() {
       li.append(el("b", c.protocol + " " + c.address + (c.switch ? "/" + c.switch : "")),
                 " · " + (c.command || ""), el("br"), el("small", c.when));
       if (c.battery) li.append(el("small", " · " + state.dataset.battery + ": " + c.battery));
-      li.append(el("br"));
-      if (c.known_as) {
-        li.append(el("span", state.dataset.known + " " + c.known_as, "ok"));
-      } else {
-        const a = el("a", state.dataset.add, "button primary");
-        a.href = c.add_url;
-        li.append(a);
-      }
+      li.append(el("br"), knownOrAdd(c, state.dataset.known, state.dataset.add));
       list.prepend(li);
     }
   }, 1000);
@@ -80,14 +81,7 @@ function devicesPage() {
       for (const f of data.found) {
         const li = el("li");
         li.append(el("b", f.name || f.address), " · " + f.address + (f.rssi !== null ? " · " + Math.round(f.rssi) + " dBm" : ""),
-                  el("br"));
-        if (f.known_as) {
-          li.append(el("span", button.dataset.known + " " + f.known_as, "ok"));
-        } else {
-          const a = el("a", button.dataset.add, "button primary");
-          a.href = f.add_url;
-          li.append(a);
-        }
+                  el("br"), knownOrAdd(f, button.dataset.known, button.dataset.add));
         list.append(li);
       }
     } catch (e) {
