@@ -88,6 +88,7 @@ class Hub:
         self.notifier = Notifier()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
+        self._config_lock = asyncio.Lock()
         self._pruned_day = -1
 
     # --- building -------------------------------------------------------------
@@ -300,8 +301,14 @@ class Hub:
         return self.policy.raise_test(actor)
 
     async def apply_config(self, new: Config, actor: str) -> list[str]:
+        # One change at a time (the page and the platform may both send one), and the fsyncs
+        # off the loop: an SD card can take tens of milliseconds, and a help call must not wait.
+        async with self._config_lock:
+            return await self._apply_config(new, actor)
+
+    async def _apply_config(self, new: Config, actor: str) -> list[str]:
         old = self.config
-        save_atomic(new, self.config_path)
+        await asyncio.to_thread(save_atomic, new, self.config_path)
         self.config = new
         changed = _changed_paths(to_data(old), to_data(new))
         restart = sorted({p for p in changed if any(p == k or p.startswith(k + ".") for k in RESTART_KEYS)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -38,20 +39,26 @@ class Mosquitto:
         # certificates in a private temp dir; this throwaway broker may stay root.
         user = "user root\n" if os.geteuid() == 0 else ""
         self.conf.write_text(f"{user}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n{body}")
+        # Every listener, not just the first: mosquitto opens them one after another.
+        self.ports = [int(m) for m in re.findall(r"^listener (\d+)", body, re.M)] or [self.port]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Mosquitto:
         self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
+        waiting = list(self.ports)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode() if self.proc.stderr else ""
                 raise RuntimeError(f"mosquitto exited: {err.strip()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return self
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", waiting[0]), 0.2):
+                waiting.pop(0)
+                if not waiting:
+                    return self
+                continue
             time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on port {self.port}")
+        raise RuntimeError(f"mosquitto did not listen on port {waiting[0]}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

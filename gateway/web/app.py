@@ -361,7 +361,7 @@ async def _save(request: web.Request, new: Config, action: str) -> list[str]:
     old = hub.config
     restart = await hub.apply_config(new, _actor(request))
     changed = changes(forms_data(old), forms_data(new), forms.SECRETS)
-    request.app[AUDIT].record(_actor(request), action, changed)
+    await asyncio.to_thread(request.app[AUDIT].record, _actor(request), action, changed)
     if restart:
         _flash(request, "flash.saved_restart", keys=", ".join(restart))
     elif changed:
@@ -466,7 +466,7 @@ async def setup_post(request: web.Request) -> web.Response:
         return render(request, "setup.html", status=400, pre_csrf=token, error=t(problem))
     await asyncio.to_thread(creds.set_password, form["password"])
     request.app[LIMITER].succeeded(request.remote or "")
-    request.app[AUDIT].record(_actor(request), "password_set", [])
+    await asyncio.to_thread(request.app[AUDIT].record, _actor(request), "password_set", [])
     log.info("web.password_set", peer=request.remote)
     return _start_session(request, "/status")
 
@@ -849,7 +849,8 @@ async def alarm_page(request: web.Request) -> web.Response:
 async def alarm_post(request: web.Request) -> web.Response:
     hub: HubView = request.app[HUB]
     alert_id = await hub.send_test_alarm(_actor(request))
-    request.app[AUDIT].record(_actor(request), "test_alarm", [{"path": "alert", "old": None, "new": alert_id}])
+    await asyncio.to_thread(request.app[AUDIT].record, _actor(request), "test_alarm",
+                            [{"path": "alert", "old": None, "new": alert_id}])
     raise web.HTTPSeeOther("/alarm?" + urlencode({"id": alert_id}))
 
 
