@@ -242,19 +242,13 @@ def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -
         t=t, lang=_lang(request), path=request.path, session=session,
         csrf=session.csrf if session else ctx.pop("pre_csrf", ""),
         flash=list(flash), when=_when, field_help=field_help, rooms=KNOWN_ROOMS,
-        label=lambda prefix, value: label(_lang(request), prefix, value),
+        label=lambda prefix, value: _label(t, prefix, value),
         event_text=lambda ev: event_text(t, ev),
         **ctx,
     )
     if session is not None:
         flash.clear()
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-def label(lang: str, prefix: str, value: Any) -> str:
-    """A known room, kind or finding type in the page's language; anything else as it is."""
-    text = i18n.catalogue(lang).get(f"{prefix}.{value}") or i18n.catalogue(i18n.DEFAULT).get(f"{prefix}.{value}")
-    return text if text is not None else str(value)
 
 
 def _when(wall: float | None) -> str:
@@ -296,6 +290,8 @@ def event_text(t: Callable[..., str], ev: Mapping[str, Any]) -> str:
 
 
 def _label(t: Callable[..., str], prefix: str, value: Any) -> str:
+    """A known room, kind or finding type in the page's language; anything else (a room the
+    installer invented) as it is."""
     text = t(f"{prefix}.{value}")
     return str(value) if text == f"{prefix}.{value}" else text
 
@@ -360,7 +356,7 @@ async def _save(request: web.Request, new: Config, action: str) -> list[str]:
     hub: HubView = request.app[HUB]
     old = hub.config
     restart = await hub.apply_config(new, _actor(request))
-    changed = changes(forms_data(old), forms_data(new), forms.SECRETS)
+    changed = changes(to_data(old), to_data(new), forms.SECRETS)
     await asyncio.to_thread(request.app[AUDIT].record, _actor(request), action, changed)
     if restart:
         _flash(request, "flash.saved_restart", keys=", ".join(restart))
@@ -369,11 +365,6 @@ async def _save(request: web.Request, new: Config, action: str) -> list[str]:
     else:
         _flash(request, "flash.unchanged")
     return restart
-
-
-def forms_data(cfg: Config) -> dict[str, Any]:
-    data: dict[str, Any] = to_data(cfg)
-    return data
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -547,7 +538,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
                 continue
             room = ev.get("room")
             body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "kind": ev.get("kind"),
-                    "room": label(_lang(request), "room", room) if room else None, "text": event_text(t, ev)}
+                    "room": _label(t, "room", room) if room else None, "text": event_text(t, ev)}
             await response.write(f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
