@@ -154,11 +154,11 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
     if not is_lan_address(peer):
         counters["refused_peer"] += 1
         log.warning("web.refused_peer", peer=peer, count=counters["refused_peer"])
-        return web.Response(status=403, text="The technician's page only answers the local network.\n")
+        return web.Response(status=403, text=_plain(request, "http.not_lan"))
     if not _host_allowed(request.host, request.app[HOSTNAME]):
         counters["refused_host"] += 1
         log.warning("web.refused_host", host=request.host[:100], peer=peer, count=counters["refused_host"])
-        return web.Response(status=421, text="Open the page by the hub's address or local name.\n")
+        return web.Response(status=421, text=_plain(request, "http.bad_host"))
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -173,7 +173,7 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
     except Exception:
         counters["errors"] += 1
         log.exception("web.handler_failed", path=request.path)
-        response = web.Response(status=500, text="Something went wrong on the hub; it was logged.\n")
+        response = web.Response(status=500, text=_plain(request, "http.error"))
     _harden(response, request.app[SECURE])
     return response
 
@@ -198,9 +198,10 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
     session = _session(request)
     public = request.path in PUBLIC_PATHS or request.path.startswith("/static/")
     if session is None and not public:
-        if request.method == "GET" and not request.path.startswith(("/api/", "/events")):
+        # A page or a form posted after the login expired: to the login page. Scripts get a 401.
+        if not request.path.startswith(("/api/", "/events")):
             raise web.HTTPSeeOther("/login" if creds.password_set() else "/setup")
-        raise web.HTTPUnauthorized(text="Log in first.\n")
+        raise web.HTTPUnauthorized(text=_plain(request, "http.login_first"))
     if request.method == "POST" and not public:
         token = request.headers.get("X-CSRF-Token")
         if token is None:
@@ -209,11 +210,16 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
         if not secrets.compare_digest(token.encode(), session.csrf.encode()):
             request.app[COUNTERS]["csrf_refused"] += 1
             log.warning("web.csrf_refused", path=request.path, peer=request.remote)
-            raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
+            raise web.HTTPForbidden(text=_plain(request, "http.expired"))
     return await handler(request)
 
 
 # --- rendering --------------------------------------------------------------------------
+
+
+def _plain(request: web.Request, key: str) -> str:
+    """A short plain-text answer (errors, refusals) in the page's language."""
+    return i18n.translate(_lang(request), key) + "\n"
 
 
 def _lang(request: web.Request) -> str:
@@ -393,7 +399,7 @@ async def _check_pre_csrf(request: web.Request, form: Mapping[str, str]) -> None
     if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf", "").encode()):
         request.app[COUNTERS]["csrf_refused"] += 1
         log.warning("web.csrf_refused", path=request.path, peer=request.remote)
-        raise web.HTTPForbidden(text="This form has expired; open the page again.\n")
+        raise web.HTTPForbidden(text=_plain(request, "http.expired"))
 
 
 def _start_session(request: web.Request, location: str) -> web.Response:
@@ -589,7 +595,7 @@ async def heard_api(request: web.Request) -> web.Response:
     try:
         after = int(request.query.get("after", "0"))
     except ValueError:
-        raise web.HTTPBadRequest(text="after must be a whole number\n") from None
+        raise web.HTTPBadRequest(text=_plain(request, "http.bad_request")) from None
     t = _t(request)
     codes = [{**c, "when": _when(c["wall"]), "known_as": c.get("device"),
               "add_url": "/devices/sensor?" + urlencode({"protocol": c["protocol"], "address": c["address"],
@@ -612,7 +618,7 @@ async def _device_form(request: web.Request, section: str, fields: list[FormFiel
     original = (posted or request.query).get("original", "")
     device = _device(hub.config, section, original)
     if original and device is None:
-        raise web.HTTPNotFound(text="No such device.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     values = _values(fields, device, posted)
     if device is None and posted is None:
         values["id"] = ""
@@ -656,7 +662,7 @@ async def _item_post(request: web.Request, section: Any, fields: list[FormField]
     form = await _form(request)
     original = form.get("original", "") or None
     if original and _device(hub.config, section, original) is None:
-        raise web.HTTPNotFound(text="No such device.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     try:
         new = forms.with_item(hub.config, section, forms.parse(fields, form), original)
     except FormErrors as exc:
@@ -682,28 +688,28 @@ async def scan_api(request: web.Request) -> web.Response:
     return web.json_response({"error": None, "found": rows})
 
 
-def _section(kind: str) -> str:
+def _section(request: web.Request, kind: str) -> str:
     if kind not in ("sensor", "wearable"):
-        raise web.HTTPNotFound(text="No such kind of device.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     return "devices" if kind == "sensor" else "wearables"
 
 
 async def remove_page(request: web.Request) -> web.Response:
     hub: HubView = request.app[HUB]
     kind = request.query.get("kind", "")
-    device = _device(hub.config, _section(kind), request.query.get("id", ""))
+    device = _device(hub.config, _section(request, kind), request.query.get("id", ""))
     if device is None:
-        raise web.HTTPNotFound(text="No such device.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     return render(request, "remove.html", device=device, kind=kind)
 
 
 async def remove_post(request: web.Request) -> web.Response:
     hub: HubView = request.app[HUB]
     form = await _form(request)
-    section = _section(form.get("kind", ""))
+    section = _section(request, form.get("kind", ""))
     item_id = form.get("id", "")
     if _device(hub.config, section, item_id) is None:
-        raise web.HTTPNotFound(text="No such device.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     await _save(request, forms.without_item(hub.config, section, item_id), f"{section}.remove")
     raise web.HTTPSeeOther("/devices")
 
@@ -832,7 +838,7 @@ async def alarm_page(request: web.Request) -> web.Response:
     alert_id = request.query.get("id", "")
     row = hub.alert(alert_id) if alert_id else None
     if alert_id and (row is None or not row.test):
-        raise web.HTTPNotFound(text="No such test alarm.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_alarm"))
     return render(request, "alarm.html", alert=_alert_view(row) if row else None,
                   connection=hub.status()["platform"])
 
@@ -858,7 +864,7 @@ async def alert_api(request: web.Request) -> web.Response:
     hub: HubView = request.app[HUB]
     row = hub.alert(request.match_info["alert_id"][:64])
     if row is None or not row.test:
-        raise web.HTTPNotFound(text="No such test alarm.\n")
+        raise web.HTTPNotFound(text=_plain(request, "http.no_alarm"))
     view = _alert_view(row)
     t = _t(request)
     view["state_text"] = t(f"state.{row.state}")
