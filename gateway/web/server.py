@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("carehub.web")
 
+BIND_RETRY_S = 30.0
+
 
 async def serve(hub: Hub) -> None:
     """Run the page until cancelled. A port in use raises, and the hub's guard retries later."""
@@ -35,7 +37,15 @@ async def serve(hub: Hub) -> None:
         # "lan": every interface (IPv4 and IPv6); the page itself answers only LAN peers.
         host = None if cfg.bind == "lan" else cfg.bind
         site = web.TCPSite(runner, host, cfg.port, ssl_context=ssl_ctx, reuse_address=True)
-        await site.start()
+        while True:
+            try:
+                await site.start()
+                break
+            except OSError as exc:
+                # Port taken or address gone (Wi-Fi not up yet): say so plainly and keep trying;
+                # monitoring does not depend on the page.
+                log.error("web.bind_failed", bind=cfg.bind, port=cfg.port, error=str(exc), retry_s=BIND_RETRY_S)
+                await asyncio.sleep(BIND_RETRY_S)
         scheme = "https" if cfg.https else "http"
         shown = socket.gethostname() + ".local" if host is None else (f"[{host}]" if ":" in host else host)
         log.info("web.listening", url=f"{scheme}://{shown}:{cfg.port}/", bind=cfg.bind)

@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.rflink.codec import Heard
 from gateway.config import save_atomic, validate
 from gateway.daemon import Hub
-from gateway.web import i18n
+from gateway.web import forms, i18n
 from gateway.web.app import COUNTERS, MAX_REQUEST, make_app
 from gateway.web.security import LoginLimiter, Sessions
 
@@ -350,8 +352,6 @@ def test_catalogues_are_complete_and_templates_use_only_known_keys() -> None:
     en, zh = i18n.catalogue("en"), i18n.catalogue("zh")
     assert set(en) == set(zh)
     assert all(v.strip() or k.endswith(".help") for k, v in {**en, **zh}.items())
-    from gateway.web import forms
-
     for f in forms.DETECTION_FIELDS + forms.PLATFORM_FIELDS + forms.RADIO_FIELDS + forms.DEVICE_FIELDS + \
             forms.WEARABLE_FIELDS:
         assert f"field.{f.path}.label" in en, f.path
@@ -615,3 +615,15 @@ async def test_test_alarm_goes_through_the_real_path_and_shows_the_acknowledgeme
     _status, text = await tech.get("/audit")
     assert "test alarm sent" in text
 
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from([f.path for f in forms.DETECTION_FIELDS] + ["_bool", "x", "detection"]),
+                       st.text(max_size=40), max_size=8))
+async def test_any_settings_post_is_saved_valid_or_refused_never_an_error(tech: Page, form: dict[str, str]) -> None:
+    r = await tech.client.post("/settings", data={**form, "csrf": tech.csrf}, allow_redirects=False)
+    assert r.status in (303, 400), (form, r.status)
+    # Whatever happened, the file on disk is a valid configuration.
+    from gateway.config import load
+
+    assert load(tech.hub.config_path).detection.home.inactivity_floor_min >= 10
