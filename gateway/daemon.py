@@ -89,6 +89,7 @@ class Hub:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._config_lock = asyncio.Lock()
+        self._uplink_restart: asyncio.Task[None] | None = None
         self._pruned_day = -1
 
     # --- building -------------------------------------------------------------
@@ -188,6 +189,8 @@ class Hub:
 
         log.info("hub.stopping")
         self.notifier.stopping()
+        if self._uplink_restart is not None:
+            await asyncio.gather(self._uplink_restart, return_exceptions=True)
         uplink_task = self._tasks.pop("uplink")
         for task in self._tasks.values():
             task.cancel()
@@ -324,8 +327,6 @@ class Hub:
             await self._stop_task("ble")
             self.ble = None
             self._start_ble()
-        if old.platform != new.platform or old.site != new.site:
-            await self._restart_uplink(new)
         if old.detection != new.detection or old.devices != new.devices or old.wearables != new.wearables:
             self.save_baselines()
             self.pipeline.detectors = self._build_detectors(new)
@@ -333,7 +334,22 @@ class Hub:
         secrets = secret_paths()
         log.info("config.applied", by=actor, changed=[p for p in changed if p not in secrets],
                  restart_required=restart)
+        if old.platform != new.platform or old.site != new.site:
+            # Last, and in a task of its own: the change may have come over the very uplink
+            # being replaced (the platform's set_config), whose request tasks die with it.
+            # Its answer is queued before this task first runs.
+            self._schedule_uplink_restart()
         return restart
+
+    def _schedule_uplink_restart(self) -> None:
+        previous = self._uplink_restart
+
+        async def restart() -> None:
+            if previous is not None:  # one after another, ending on the newest settings
+                await asyncio.gather(previous, return_exceptions=True)
+            await self._restart_uplink(self.config)
+
+        self._uplink_restart = asyncio.create_task(restart(), name="uplink-restart")
 
     async def _restart_uplink(self, new: Config) -> None:
         """New broker settings: stop the old connection, start one with the new settings.
