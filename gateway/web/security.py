@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import secrets
 import time
 from collections import deque
@@ -38,6 +39,12 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type
 
 def _write_private(path: Path, text: str) -> None:
     write_atomic(path, text.encode(), mode=0o600)
+    if os.geteuid() == 0:
+        # `sudo carehub setup-code` writes into the service's state directory: the file must
+        # belong to the service user, or the hub could not read the code root just printed.
+        owner = path.parent.stat()
+        if owner.st_uid != 0:
+            os.chown(path, owner.st_uid, owner.st_gid)
 
 
 def normalise_code(text: str) -> str:

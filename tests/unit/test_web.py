@@ -627,3 +627,19 @@ async def test_any_settings_post_is_saved_valid_or_refused_never_an_error(tech: 
     from gateway.config import load
 
     assert load(tech.hub.config_path).detection.home.inactivity_floor_min >= 10
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_codes_written_by_root_belong_to_the_service_user(tmp_path: Path) -> None:
+    from gateway.web.security import Credentials
+
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 4321, 4321)  # as systemd's StateDirectory= makes it for the carehub user
+    creds = Credentials(state)
+    creds.ensure_setup_code()
+    creds.set_password(PASSWORD)
+    creds.reset()
+    for name in ("web-setup-code",):
+        st = (state / name).stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4321, 4321, 0o600)
