@@ -287,7 +287,12 @@ def event_text(t: Callable[..., str], ev: Mapping[str, Any]) -> str:
     if kind == "alert":
         return t("event.alert", id=str(ev.get("alert_id", ""))[:8], state=t(f"state.{ev.get('state', '')}"))
     if kind == "status":
-        return t("event.status", detail=", ".join(f"{k}={v}" for k, v in d.items()))
+        parts = []
+        for key, value in d.items():
+            msg = f"event.status.{key}.{str(value).lower()}" if isinstance(value, bool) else f"event.status.{key}"
+            text = t(msg, value=f"{value:g}" if isinstance(value, float) else value)
+            parts.append(f"{key}={value}" if text == msg else text)  # a reading this page does not know yet
+        return t("event.status", detail=", ".join(parts))
     if kind == "vital":
         return t("event.vital", bpm=d.get("heart_rate_bpm", "?"))
     if "active" in d:
