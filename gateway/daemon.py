@@ -357,20 +357,19 @@ class Hub:
         Messages in flight stay in the outbox and are sent again by the new
         connection (the platform de-duplicates by alert id), so nothing is lost.
         """
-        if "uplink" not in self._tasks:  # not running (a test's hub): only rebuild
-            self.topics = Topics.for_site(new.platform.base_topic, new.site.id)
-            self.uplink = self._make_uplink(new)
-            self.policy.topics = self.topics
-            return
-        old_task = self._tasks.pop("uplink")
-        await self.uplink.stop()
-        old_task.cancel()
-        await asyncio.gather(old_task, return_exceptions=True)
+        running = "uplink" in self._tasks  # a test's hub that was never started is only rebuilt
+        if running:
+            old_task = self._tasks.pop("uplink")
+            await self.uplink.stop()
+            old_task.cancel()
+            await asyncio.gather(old_task, return_exceptions=True)
         self.topics = Topics.for_site(new.platform.base_topic, new.site.id)
         self.policy.topics = self.topics
+        self.policy.site = new.site.id  # alerts from now on name the new site
         self.uplink = self._make_uplink(new)
-        self._spawn("uplink", self.uplink.run)
-        log.info("uplink.restarted", broker=self.uplink.broker)
+        if running:
+            self._spawn("uplink", self.uplink.run)
+            log.info("uplink.restarted", broker=self.uplink.broker)
 
     # --- for the technician's page ----------------------------------------------
 
@@ -450,6 +449,9 @@ async def probe_broker(platform: PlatformConfig, timeout_s: float = 5.0) -> tupl
         return False, f"TLS settings: {exc}"
     client.on_connect = lambda c, u, f, rc, p: loop.call_soon_threadsafe(
         done, not rc.is_failure, "connected" if not rc.is_failure else f"refused: {rc}")
+    # Nothing listening, or no route: say so at once rather than after the time limit.
+    client.on_connect_fail = lambda c, u: loop.call_soon_threadsafe(
+        done, False, f"could not reach {platform.host}:{platform.port}")
     try:
         client.connect_async(platform.host, platform.port, keepalive=10)
         client.loop_start()

@@ -539,6 +539,11 @@ async def test_platform_settings_secrets_and_test_connection(tech: Page, unused_
     assert "s3cret-pass" not in audit and "(changed, not shown)" in audit
     status, text = await tech.post("/platform", {**base, "platform.port": "70000", "site.id": "bad id!"})
     assert status == 400 and "Must be a number from 1 to 65535" in text and "Letters, digits" in text
+    # A new site id: alerts and topics follow it.
+    await tech.post("/platform", {**base, "site.id": "flat-12", "action": "save"})
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert hub.policy.site == "flat-12" and "flat-12" in hub.topics.alert
 
 
 def _pem_pair(tmp: Path) -> tuple[bytes, bytes, bytes]:
