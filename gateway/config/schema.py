@@ -429,6 +429,12 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
                 )
             )
         signatures[sig] = i
+    addresses: dict[str, int] = {}
+    for i, w in enumerate(cfg.wearables):
+        if w.address.upper() in addresses:
+            errors.append(FieldError(f"wearables[{i}].address", w.address,
+                                     f"an address not already used by wearables[{addresses[w.address.upper()]}]"))
+        addresses[w.address.upper()] = i
     p = cfg.platform
     if p.reconnect_min_s > p.reconnect_max_s:
         errors.append(

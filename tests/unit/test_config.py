@@ -79,3 +79,10 @@ def test_the_page_listens_only_on_lan_addresses():
     for bad in ("0.0.0.0", "8.8.8.8", "2001:4860::1", "example.com", "::"):
         errs = errors_of({"web": {"bind": bad}})
         assert "private" in errs["web.bind"], bad
+
+
+def test_a_wearable_address_is_used_once():
+    w = {"profile": "carehub", "placement": "neck"}
+    errs = errors_of({"wearables": [{**w, "id": "a", "address": "AA:BB:CC:DD:EE:01"},
+                                    {**w, "id": "b", "address": "aa:bb:cc:dd:ee:01"}]})
+    assert "already used by wearables[0]" in errs["wearables[1].address"]
