@@ -41,7 +41,7 @@ SESSION_COOKIE = "carehub_session"
 PRE_COOKIE = "carehub_pre"  # CSRF token for the setup and login forms, before there is a session
 MAX_REQUEST = 256 * 1024  # the largest legitimate post is three PEM files
 MAX_PEM = 64 * 1024
-PUBLIC_PATHS = ("/setup", "/login", "/lang", "/static/")
+PUBLIC_PATHS = ("/setup", "/login", "/lang")  # and everything under /static/
 CERT_NAMES = ("ca_file", "cert_file", "key_file")
 LOCAL_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localdomain")
 

@@ -41,13 +41,6 @@ class FormField:
     def step(self) -> str:
         return "1" if self.kind == "int" else "any"
 
-    def html_pattern(self) -> str | None:
-        # The schema's patterns are anchored Python regexes; HTML anchors them itself.
-        if not self.pattern:
-            return None
-        p = self.pattern
-        return p[1:-1] if p.startswith("^") and p.endswith("$") and "|" not in p else None
-
 
 def _field_of(cls: type, dotted: str) -> tuple[Any, dataclasses.Field[Any]]:
     parts = dotted.split(".")
