@@ -262,9 +262,11 @@ class Uplink:
         self.last_connect_wall = time.time()
         self.counters["connects"] += 1
         log.info("uplink.connected", broker=self.broker, outbox_depth=self.store.outbox_depth())
-        self._client.publish(self.topics.status, b"online", qos=1, retain=True)
-        # Subscriptions are restored on every connect: clean sessions forget them.
+        # Subscriptions are restored on every connect: clean sessions forget them. Subscribe
+        # before saying "online": the broker handles a client's packets in order, so a platform
+        # that sees "online" knows its requests and acknowledgements will be heard.
         self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
+        self._client.publish(self.topics.status, b"online", qos=1, retain=True)
         if self._on_connect_cb is not None:
             self._on_connect_cb()
         self._wake.set()

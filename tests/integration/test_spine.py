@@ -183,7 +183,7 @@ def test_broken_config_exits_2_naming_key_value_and_allowed(tmp_path):
 def test_platform_commands_and_health(tmp_path, mosquitto, rflink, platform, daemon_factory):
     hub = daemon_factory(hub_config(tmp_path, mosquitto.port, rflink.link,
                                     platform={"health_interval_s": 5.0})).start()
-    hub.wait_event("uplink.connected")
+    assert platform.wait_for(lambda p: any(s.payload == b"online" and not s.retain for s in p.statuses), timeout=10)
     platform.request("test-site", "ping", {"request_id": "r1"})
     platform.request("test-site", "set_config", {"request_id": "r2", "changes": {"alerts": {"ack_timeout_s": -3}}})
     platform.request("test-site", "test_alarm", {"request_id": "r3"})
@@ -229,7 +229,8 @@ def test_platform_moves_the_hub_to_new_settings_by_command(tmp_path, mosquitto, 
     """set_config that changes the platform settings restarts the very uplink that carried the command:
     the hub must come back connected, not stranded without an uplink."""
     hub = daemon_factory(hub_config(tmp_path, mosquitto.port, rflink.link)).start()
-    hub.wait_event("uplink.connected")
+    # "online" comes after the hub's subscriptions: from then on a request is heard.
+    assert platform.wait_for(lambda p: any(s.payload == b"online" and not s.retain for s in p.statuses), timeout=10)
     platform.request("test-site", "set_config", {"request_id": "m1", "changes": {"platform": {"keepalive_s": 20}}})
     hub.wait_event("uplink.restarted", timeout=10)
     hub.wait_event("uplink.connected", nth=2, timeout=10)
