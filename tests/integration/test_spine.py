@@ -181,8 +181,7 @@ def test_broken_config_exits_2_naming_key_value_and_allowed(tmp_path):
 
 
 def test_platform_commands_and_health(tmp_path, mosquitto, rflink, platform, daemon_factory):
-    hub = daemon_factory(hub_config(tmp_path, mosquitto.port, rflink.link,
-                                    platform={"health_interval_s": 5.0})).start()
+    daemon_factory(hub_config(tmp_path, mosquitto.port, rflink.link, platform={"health_interval_s": 5.0})).start()
     assert platform.wait_for(lambda p: any(s.payload == b"online" and not s.retain for s in p.statuses), timeout=10)
     platform.request("test-site", "ping", {"request_id": "r1"})
     platform.request("test-site", "set_config", {"request_id": "r2", "changes": {"alerts": {"ack_timeout_s": -3}}})
