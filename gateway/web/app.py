@@ -79,6 +79,8 @@ COUNTERS = web.AppKey("counters", Counter[str])
 SECURE = web.AppKey("secure_cookies", bool)
 HOSTNAME = web.AppKey("hostname", str)
 JINJA = web.AppKey("jinja", jinja2.Environment)
+# One password hash at a time: each takes 19 MiB, and a burst of logins must not exhaust a Pi's memory.
+HASHING = web.AppKey("hashing", asyncio.Semaphore)
 
 
 def make_app(hub: HubView) -> web.Application:
@@ -87,6 +89,7 @@ def make_app(hub: HubView) -> web.Application:
     app[CREDENTIALS] = Credentials(hub.state_dir)
     app[SESSIONS] = Sessions(idle_s=hub.config.web.session_idle_min * 60)
     app[LIMITER] = LoginLimiter()
+    app[HASHING] = asyncio.Semaphore(1)
     app[AUDIT] = AuditLog(hub.state_dir)
     app[COUNTERS] = Counter()
     app[SECURE] = hub.config.web.https
@@ -460,13 +463,20 @@ async def setup_post(request: web.Request) -> web.Response:
     if limited is not None:
         return limited
     t = _t(request)
-    if not creds.check_setup_code(form.get("code", "")):
-        _failed(request, "setup_code_wrong")
-        return render(request, "setup.html", status=400, pre_csrf=token, error=t("setup.error.code"))
-    problem = password_problem(form.get("password", ""), form.get("repeat", ""))
-    if problem is not None:
-        return render(request, "setup.html", status=400, pre_csrf=token, error=t(problem))
-    await asyncio.to_thread(creds.set_password, form["password"])
+    async with request.app[HASHING]:
+        # Checked again in the slot: attempts queued behind a lockout, or behind the set-up that won.
+        limited = _limited(request, "setup.html", token)
+        if limited is not None:
+            return limited
+        if creds.password_set():
+            raise web.HTTPSeeOther("/login")
+        if not creds.check_setup_code(form.get("code", "")):
+            _failed(request, "setup_code_wrong")
+            return render(request, "setup.html", status=400, pre_csrf=token, error=t("setup.error.code"))
+        problem = password_problem(form.get("password", ""), form.get("repeat", ""))
+        if problem is not None:
+            return render(request, "setup.html", status=400, pre_csrf=token, error=t(problem))
+        await asyncio.to_thread(creds.set_password, form["password"])
     request.app[LIMITER].succeeded(request.remote or "")
     await asyncio.to_thread(request.app[AUDIT].record, _actor(request), "password_set", [])
     log.info("web.password_set", peer=request.remote)
@@ -489,9 +499,14 @@ async def login_post(request: web.Request) -> web.Response:
     if limited is not None:
         return limited
     password = form.get("password", "")
-    ok = len(password) <= 1024 and await asyncio.to_thread(creds.verify, password)
+    async with request.app[HASHING]:
+        limited = _limited(request, "login.html", token)  # queued behind the attempt that locked this peer out
+        if limited is not None:
+            return limited
+        ok = len(password) <= 1024 and await asyncio.to_thread(creds.verify, password)
+        if not ok:
+            _failed(request, "login_failed")
     if not ok:
-        _failed(request, "login_failed")
         return render(request, "login.html", status=401, pre_csrf=token, error=_t(request)("login.error.wrong"))
     request.app[LIMITER].succeeded(request.remote or "")
     log.info("web.login", peer=request.remote)

@@ -648,3 +648,41 @@ def test_codes_written_by_root_belong_to_the_service_user(tmp_path: Path) -> Non
     for name in ("web-setup-code",):
         st = (state / name).stat()
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4321, 4321, 0o600)
+
+
+async def test_a_login_burst_hashes_one_at_a_time_and_stops_at_the_lockout(
+        tech: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time as _time
+
+    from gateway.web.security import Credentials
+
+    real_verify = Credentials.verify
+    running, peak, calls = 0, 0, 0
+    lock = threading.Lock()
+
+    def counting_verify(self: Credentials, password: str) -> bool:
+        nonlocal running, peak, calls
+        with lock:
+            running += 1
+            calls += 1
+            peak = max(peak, running)
+        try:
+            _time.sleep(0.02)
+            return real_verify(self, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(Credentials, "verify", counting_verify)
+    await tech.post("/logout")
+    await tech.get("/login")
+
+    async def attempt() -> int:
+        r = await tech.client.post("/login", data={"csrf": tech.csrf, "password": "guess"})
+        return r.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert peak == 1, "never two argon2 hashes (19 MiB each) at once"
+    assert calls == LoginLimiter.PER_PEER, "attempts queued behind the lockout are refused without hashing"
+    assert sorted(statuses) == [401] * LoginLimiter.PER_PEER + [429] * (20 - LoginLimiter.PER_PEER)
