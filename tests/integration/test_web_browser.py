@@ -43,6 +43,29 @@ NEW_DOOR = RadioCode("EV1527", "0e0042", "")
 PENDANT = "C0:FF:EE:00:00:01"
 
 
+# Made for phones, checked on every page at 360 px: nothing wider than the screen, a label on every
+# control, and touch targets of at least 44 px (WCAG 2.5.5).
+PHONE_CHECKS = """() => {
+  const problems = [];
+  if (document.documentElement.scrollWidth > window.innerWidth) {
+    problems.push("wider than the screen: " + document.documentElement.scrollWidth + " px");
+  }
+  const visible = (el) => el.offsetParent !== null;
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (visible(el) && el.labels.length === 0 && !el.getAttribute("aria-label")) {
+      problems.push("no label: " + (el.name || el.id));
+    }
+  }
+  for (const el of document.querySelectorAll("button, a.button, nav a, input[type=checkbox], input[type=file]")) {
+    if (!visible(el)) continue;
+    const r = el.getBoundingClientRect();
+    const target = el.type === "checkbox" ? el.closest("label").getBoundingClientRect() : r;
+    if (target.height < 44) problems.push("small target: " + (el.textContent.trim() || el.name) + " " + target.height);
+  }
+  return problems;
+}"""
+
+
 class Shots:
     """Screenshots at both widths, named by page."""
 
@@ -56,6 +79,8 @@ class Shots:
     def __call__(self, name: str) -> None:
         for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
             self.page.set_viewport_size(size)
+            if label == "phone":
+                assert not (problems := self.page.evaluate(PHONE_CHECKS)), (name, problems)
             path = self.dir / f"{name}-{label}.png"
             self.page.screenshot(path=str(path), full_page=True)
             self.taken.append(path)
