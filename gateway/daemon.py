@@ -30,7 +30,7 @@ from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.clock import HubClock
-from gateway.config import Config, ConfigError, merge, save_atomic, secret_paths, to_data
+from gateway.config import Config, ConfigError, differences, merge, save_atomic, secret_paths, to_data
 from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
 from gateway.pi_health import read_pi_health
@@ -313,7 +313,7 @@ class Hub:
         old = self.config
         await asyncio.to_thread(save_atomic, new, self.config_path)
         self.config = new
-        changed = _changed_paths(to_data(old), to_data(new))
+        changed = [path for path, _, _ in differences(to_data(old), to_data(new))]
         restart = sorted({p for p in changed if any(p == k or p.startswith(k + ".") for k in RESTART_KEYS)})
         # Live: device lists, detection settings, alert policy; drivers and uplink restarted in place.
         self.registry.configure(_device_states(new))
@@ -473,15 +473,6 @@ def _device_states(cfg: Config) -> list[DeviceState]:
 
 def _rflink_specs(cfg: Config) -> list[DeviceSpec]:
     return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
-
-
-def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for key in sorted(set(old) | set(new)):
-            out += _changed_paths(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
-        return out
-    return [] if old == new else [prefix]
 
 
 def _redact(data: Any, secrets: set[str], prefix: str = "") -> Any:

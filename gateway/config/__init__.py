@@ -25,6 +25,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "FieldError",
+    "differences",
     "load",
     "merge",
     "save_atomic",
@@ -52,6 +53,16 @@ def merge(cfg: Config, changes: dict[str, Any]) -> Config:
     data = to_data(cfg)
     _deep_update(data, changes)
     return validate(data)
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(key path, old value, new value) for every setting that differs between two plain configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(old) | set(new)):
+            out += differences(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else key)
+        return out
+    return [] if old == new else [(prefix, old, new)]
 
 
 def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:

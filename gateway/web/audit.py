@@ -13,23 +13,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway.config import differences
+
 AUDIT_FILE = "audit.jsonl"
 SECRET_MARK = "(changed, not shown)"
 MAX_VALUE_CHARS = 200
 
 
-def changes(old: Any, new: Any, secrets: set[str], prefix: str = "") -> list[dict[str, Any]]:
+def changes(old: dict[str, Any], new: dict[str, Any], secrets: set[str]) -> list[dict[str, Any]]:
     """Every changed key path with its old and new value; secrets only as changed."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[dict[str, Any]] = []
-        for key in sorted(set(old) | set(new)):
-            out += changes(old.get(key), new.get(key), secrets, f"{prefix}.{key}" if prefix else key)
-        return out
-    if old == new:
-        return []
-    if prefix in secrets:
-        return [{"path": prefix, "old": SECRET_MARK, "new": SECRET_MARK}]
-    return [{"path": prefix, "old": _short(old), "new": _short(new)}]
+    return [
+        {"path": path, "old": SECRET_MARK, "new": SECRET_MARK} if path in secrets
+        else {"path": path, "old": _short(a), "new": _short(b)}
+        for path, a, b in differences(old, new)
+    ]
 
 
 def _short(value: Any) -> Any:

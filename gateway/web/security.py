@@ -58,16 +58,25 @@ class Credentials:
         self.state_dir = state_dir
         self.code_path = state_dir / SETUP_CODE_FILE
         self.password_path = state_dir / PASSWORD_FILE
+        self._cached: tuple[tuple[int, int, int] | None, str | None] = (None, None)
 
     def password_set(self) -> bool:
         return self.password_path.exists()
 
     def password_hash(self) -> str | None:
+        # Asked on every request: read the file again only when it changed (a reset at the hub).
         try:
-            data = json.loads(self.password_path.read_text())
-            return str(data["hash"])
-        except (OSError, ValueError, KeyError, TypeError):
+            st = self.password_path.stat()
+        except OSError:
             return None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if stamp != self._cached[0]:
+            try:
+                value: str | None = str(json.loads(self.password_path.read_text())["hash"])
+            except (OSError, ValueError, KeyError, TypeError):
+                value = None
+            self._cached = (stamp, value)
+        return self._cached[1]
 
     def ensure_setup_code(self) -> str | None:
         """The current setup code, making one if no password is set yet; None once set up."""
