@@ -2,6 +2,12 @@
 
 Each condition is raised once and cleared once when it ends, so the platform
 hears "battery low" one time, not every minute the sensor repeats it.
+
+Which conditions are raised is state that must outlive the process: an alert
+left open by the previous run is closed only by this detector's CLEARED, and
+"once" means once per condition, not once per run. ``snapshot()`` carries the
+raised flags (never the monotonic times, which mean nothing after a reboot), and
+``persist_on_finding`` asks the pipeline to save them whenever they change.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from detection.events import DeviceStatus, Finding, FindingState, Observation, Severity, Tick
+
+STATE_VERSION = 1
+_FLAGS = ("offline", "battery_low", "not_worn")
 
 
 @dataclass
@@ -26,6 +35,7 @@ class DeviceSupervisor:
     """``devices`` maps device id -> (offline_after_s, room); 0 disables the silence check."""
 
     name = "supervision"
+    persist_on_finding = True  # raised/cleared flags must survive a crash, not only a clean stop
 
     def __init__(self, devices: dict[str, tuple[float, str | None]]) -> None:
         self._watch = {dev: _Watch(limit, room) for dev, (limit, room) in devices.items()}
@@ -89,7 +99,22 @@ class DeviceSupervisor:
         )
 
     def snapshot(self) -> dict[str, Any] | None:
-        return None
+        raised = {
+            dev: [flag for flag in _FLAGS if getattr(w, flag)]
+            for dev, w in self._watch.items()
+            if any(getattr(w, flag) for flag in _FLAGS)
+        }
+        return {"version": STATE_VERSION, "raised": raised}
 
     def restore(self, state: dict[str, Any]) -> None:
-        pass
+        if state.get("version") != STATE_VERSION:
+            return
+        raised = state.get("raised")
+        if not isinstance(raised, dict):
+            return
+        for dev, flags in raised.items():
+            w = self._watch.get(dev)
+            if w is None or not isinstance(flags, list):
+                continue  # a device removed from the config since: nothing left to clear
+            for flag in _FLAGS:
+                setattr(w, flag, flag in flags)

@@ -182,6 +182,20 @@ class Pipeline:
                     # loudly; the daemon's health check sees the counter.
                     self.counters["policy_errors"] += 1
                     log.exception("pipeline.policy_failed", finding=f.type, key=f.key)
+            if findings and getattr(det, "persist_on_finding", False):
+                self._save_state(det)
+
+    def _save_state(self, det: Detector) -> None:
+        """Save a detector's state now (after its findings reached the policy), not only hourly."""
+        if self._store is None:
+            return
+        try:
+            snap = det.snapshot()
+            if snap is not None:
+                self._store.save_baseline(det.name, snap)
+        except Exception as exc:  # a full or failing card: one line; the hourly save tries again
+            self.counters[f"state_save_errors.{det.name}"] += 1
+            log.error("pipeline.state_save_failed", detector=det.name, error=str(exc))
 
     def tick(self) -> None:
         self.submit(Tick(at=self._clock.now()))
