@@ -12,7 +12,7 @@ from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
 from detection.supervision import DeviceSupervisor
 from gateway.config import Config
-from gateway.config.schema import HomeConfig
+from gateway.config.schema import HomeConfig, WearableConfig
 
 
 def build_detectors(cfg: Config) -> list[Detector]:
@@ -23,12 +23,19 @@ def build_detectors(cfg: Config) -> list[Detector]:
     detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised)]
     if cfg.detection.fall.enabled and cfg.wearables:
         detectors.append(FallDetector({
-            w.id: FallWearable(placement=w.placement, cancel_window_s=w.cancel_window_s) for w in cfg.wearables
+            w.id: FallWearable(placement=w.placement, cancel_window_s=cancel_window_s(cfg, w))
+            for w in cfg.wearables
         }))
     home = cfg.detection.home
     if home.enabled:
         detectors.append(HomeMonitor(home_settings(home)))
     return detectors
+
+
+def cancel_window_s(cfg: Config, wearable: WearableConfig) -> float:
+    """The wearable's own cancel window, else the one the Detection page sets for all."""
+    own = wearable.cancel_window_s
+    return cfg.detection.fall.cancel_window_s if own is None else own
 
 
 def home_settings(home: HomeConfig) -> HomeSettings:

@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for i in range(len(trials)):
         placement = args.placement or str(trials.placement[i])
-        wearable = WearableConfig(id="trial", address="00:00:00:00:00:00", placement=placement,  # type: ignore[arg-type]
-                                  cancel_window_s=base.detection.fall.cancel_window_s)
+        wearable = WearableConfig(id="trial", address="00:00:00:00:00:00", placement=placement)  # type: ignore[arg-type]
         cfg = replace(base, wearables=[wearable])
         findings = []
         for det in build_detectors(cfg):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any
 
@@ -26,6 +27,8 @@ def _rows(cls: type, prefix: str) -> list[tuple[str, str, str, str]]:
             if dataclasses.is_dataclass(item):
                 rows += _rows(item, f"{path}[]")  # type: ignore[arg-type]
                 continue
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]  # optional: absent means unset
         default: Any = f.default if f.default is not dataclasses.MISSING else "(required)"
         if default == "(required)" and f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
@@ -35,7 +38,7 @@ def _rows(cls: type, prefix: str) -> list[tuple[str, str, str, str]]:
             allowed = "a list of " + _constraint_text(typing.get_args(tp)[0], f.metadata)
         else:
             allowed = _constraint_text(tp, f.metadata)
-        shown = f"`{default!r}`" if default != "(required)" else default
+        shown = "(unset)" if default is None else f"`{default!r}`" if default != "(required)" else default
         if f.metadata.get("secret"):
             allowed += " (secret: never logged or shown)"
         rows.append((path, shown.replace("'", '"'), allowed.replace("|", "\\|"), f.metadata.get("help", "")))

@@ -137,8 +137,11 @@ class WearableConfig:
     profile: WearableProfile = opt("carehub", help="Which GATT profile the wearable speaks")
     placement: Placement = opt("wrist", help="Where it is worn")
     name: str = opt("", help="Human name")
-    cancel_window_s: float = opt(
-        30.0, help="Time the wearer has to cancel a detected fall", min=0, max=300, unit="s"
+    # None (absent from the file, empty on the page): the wearable follows
+    # detection.fall.cancel_window_s, so that one setting changes every such wearable.
+    cancel_window_s: float | None = opt(
+        None, help="Time the wearer has to cancel a detected fall (empty: detection.fall.cancel_window_s)",
+        min=0, max=300, unit="s",
     )
     offline_after_s: float = opt(
         600.0, help="Technical alert when not heard for this long", min=30, max=86400, unit="s"
@@ -158,7 +161,7 @@ class BleConfig:
 class FallConfig:
     enabled: bool = opt(True, help="Detect falls from wearable accelerometers")
     cancel_window_s: float = opt(
-        30.0, help="Default time to cancel a fall (a wearable's own setting wins)",
+        30.0, help="Time to cancel a fall, for every wearable without a cancel_window_s of its own",
         min=0, max=300, unit="s",
     )
 
@@ -372,7 +375,8 @@ def _build(cls: type, data: Any, path: str, errors: list[FieldError]) -> Any:
             continue
         value = data[name]
         kwargs[name] = _value(tp, value, sub, f.metadata, errors)
-    if any(v is None for v in kwargs.values()) or errors:
+    # Every value that failed added an error; None is a value only for an optional key.
+    if errors:
         # Keep collecting errors in siblings, but never build a half-valid section.
         return None
     return cls(**kwargs)
@@ -481,7 +485,9 @@ def validate(data: dict[str, Any]) -> Config:
 def to_data(cfg: Any) -> Any:
     """Plain data (TOML-writable) for a config or any section of it."""
     if dataclasses.is_dataclass(cfg):
-        return {f.name: to_data(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+        # TOML has no null: an unset optional key is simply absent.
+        return {f.name: to_data(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+                if getattr(cfg, f.name) is not None}
     if isinstance(cfg, list):
         return [to_data(v) for v in cfg]
     return cfg

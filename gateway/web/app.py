@@ -666,7 +666,6 @@ async def wearable_form(request: web.Request, errors: dict[str, list[str]] | Non
     def found(values: dict[str, Any]) -> None:  # from the scan: the advert's address and name
         values["address"] = request.query.get("address", "")[:17]
         values["name"] = request.query.get("name", "")[:64]
-        values["cancel_window_s"] = f"{request.app[HUB].config.detection.fall.cancel_window_s:g}"
 
     return await _device_form(request, "wearables", forms.WEARABLE_FIELDS, "wearable", found, errors, posted,
                               status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,6 +29,7 @@ class FormField:
     unit: str | None
     choices: tuple[str, ...]
     pattern: str | None
+    optional: bool = False  # empty means unset (a wearable's own value follows the global one)
 
     @property
     def name(self) -> str:
@@ -55,6 +57,9 @@ def form_field(path: str, root: type = Config) -> FormField:
     tp, f = _field_of(root, path)
     meta = f.metadata
     choices: tuple[str, ...] = ()
+    optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+    if optional:
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
     if typing.get_origin(tp) is Literal:
         kind = "choice"
         choices = tuple(str(c) for c in typing.get_args(tp))
@@ -70,7 +75,7 @@ def form_field(path: str, root: type = Config) -> FormField:
         kind = "text"
     default = f.default if f.default is not dataclasses.MISSING else None
     return FormField(path, kind, default, meta.get("min"), meta.get("max"), meta.get("unit"), choices,
-                     meta.get("pattern"))
+                     meta.get("pattern"), optional)
 
 
 DETECTION_FIELDS = [form_field(p) for p in (
@@ -146,6 +151,8 @@ def parse(fields: list[FormField], form: typing.Mapping[str, str], prefix: str =
             continue  # a field not posted keeps its value
         elif f.kind == "secret" and raw == "":
             continue
+        elif f.optional and raw.strip() == "":
+            value = None
         elif f.kind in ("int", "float"):
             text = raw.strip().replace(",", ".")
             try:
