@@ -13,10 +13,12 @@ The rules (docs/alerts.md says the same for people):
   level: the person is still calling. After the platform acknowledges, the
   next press is a new alert.
 * **Cancel windows.** A finding with ``cancel_window_s`` (a fall) is stored as
-  *pending*. If it is cancelled in time (the wearer's button, or the detector
-  seeing them get up and walk) it is reported once as a low-priority
-  ``cancelled`` message, never as an emergency. Otherwise it is raised when the
-  window ends. A pending alert found at start-up (the hub restarted during the
+  *pending*. If the wearer cancels it in time with their own button it is
+  reported once as a low-priority ``cancelled`` message, never as an emergency.
+  Otherwise it is raised when the window ends. A fall the detector sees them
+  recover from (get up and walk) is still a fall: it stays pending and is raised
+  as ``urgent`` with ``evidence.recovered: true`` (the platform calls the same
+  day), escalated like any urgent alert; only the button cancels it. A pending alert found at start-up (the hub restarted during the
   window) is raised at once: a missed fall is worse than a false alarm.
 * **Escalation.** Emergency and urgent alerts stay open until the platform
   acknowledges them. Without an acknowledgement within ``ack_timeout_s`` the
@@ -189,6 +191,9 @@ class AlertPolicy:
 
     def _on_cancelled(self, f: Finding) -> None:
         reason = str(f.evidence.get("reason", "cancelled"))
+        if reason == "recovery":
+            self._recovered(f)
+            return
         pending = self._pending(f.key)
         if pending is not None:
             self._cancel(pending, reason=reason, at_t=f.at.t)
@@ -202,6 +207,33 @@ class AlertPolicy:
         evidence = {**live.row.evidence, "cancelled_after_raise": reason}
         live.row = replace(live.row, evidence=evidence)
         self._send(live, state="open", note=f"wearer cancelled after raise ({reason})")
+
+    def _recovered(self, f: Finding) -> None:
+        """The detector saw the wearer get up after a fall: urgent, not cancelled.
+
+        A fall is the strongest predictor of the next one and people who get up can
+        still be hurt, so a recovery never closes the alert; it only lowers a pending
+        fall from emergency to urgent. The cancel window keeps running, so the
+        wearer's own button can still cancel it.
+        """
+        alert_id = self._by_key.get(f.key)
+        if alert_id is None:
+            return  # already cancelled by the button or acknowledged: nothing to change
+        live = self._live[alert_id]
+        recovery = {k: v for k, v in f.evidence.items() if k != "reason"}
+        if live.held_since_t is not None:
+            recovery["after_s"] = round(f.at.t - live.held_since_t, 1)
+        evidence = {**live.row.evidence, "recovered": True, "recovery": recovery}
+        if live.row.state == "pending":
+            live.row = replace(live.row, severity=Severity.URGENT.value, evidence=evidence)
+            self._persist(lambda: self.store.update_alert(live.row.id, severity=live.row.severity, evidence=evidence),
+                          lambda: live.row, None)
+            log.info("alert.fall_recovered", id=live.row.id)
+            self._changed(live.row.id, "pending", "wearer got up: urgent fall")
+            return
+        # Already raised as an emergency: tell the platform; a person there decides.
+        live.row = replace(live.row, evidence=evidence)
+        self._send(live, state="open", note="wearer got up after the fall was raised")
 
     def _on_cleared(self, f: Finding) -> None:
         alert_id = self._by_key.get(f.key)

@@ -113,14 +113,33 @@ def test_fall_waits_for_its_cancel_window_then_raises(env):
     assert msg["type"] == "fall" and msg["state"] == "open" and msg["severity"] == "emergency"
 
 
-def test_fall_cancelled_by_recovery_is_a_low_priority_message(env):
+def test_fall_the_wearer_recovers_from_is_still_raised_as_urgent(env):
     policy, store, clock = env
     policy.on_finding(fall(clock))
     clock.t += 12
+    policy.on_finding(fall(clock, state=FindingState.CANCELLED))  # the detector saw them get up
+    assert messages(store) == [] and store.alerts()[0].state == "pending"
+    clock.t += 19
+    policy.tick()
+    (msg,) = messages(store)
+    assert (msg["type"], msg["state"], msg["severity"]) == ("fall", "open", "urgent")
+    assert msg["evidence"]["recovered"] is True and msg["evidence"]["recovery"]["after_s"] == 12
+    assert msg["evidence"]["score"] == 0.9, "the fall's own evidence is kept"
+    clock.t += 61
+    policy.tick()
+    assert messages(store)[-1]["level"] == 1, "escalated like any urgent alert"
+
+
+def test_only_the_wearers_button_cancels_a_recovered_fall(env):
+    policy, store, clock = env
+    policy.on_finding(fall(clock))
+    clock.t += 5
     policy.on_finding(fall(clock, state=FindingState.CANCELLED))
+    clock.t += 5
+    policy.on_finding(help_press(clock, device="pendant"))
     (msg,) = messages(store)
     assert (msg["state"], msg["severity"]) == ("cancelled", "info")
-    assert msg["evidence"]["cancel_reason"] == "recovery" and msg["evidence"]["cancelled_after_s"] == 12
+    assert msg["evidence"]["cancel_reason"] == "button" and msg["evidence"]["recovered"] is True
     clock.t += 60
     policy.tick()
     assert len(messages(store)) == 1, "a cancelled fall is never raised"

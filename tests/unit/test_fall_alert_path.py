@@ -1,4 +1,4 @@
-"""A detected fall through the real pipeline, policy and store: cancel window, button, recovery."""
+"""A detected fall through the real pipeline, policy and store: cancel window, button, recovery (urgent)."""
 
 from __future__ import annotations
 
@@ -75,11 +75,16 @@ def test_wearable_button_cancels_and_the_platform_hears_it_at_low_priority(tmp_p
     assert len(messages(store)) == 1
 
 
-def test_getting_up_and_walking_cancels_the_fall(tmp_path):
+def test_a_fall_the_wearer_gets_up_from_is_raised_as_urgent(tmp_path):
     store, clock, policy, pipe = rig(tmp_path)
     rng = np.random.default_rng(1)
     end = stream(pipe, clock, fall_signal(rng), 0.0)
     stream(pipe, clock, walking(8, rng), end)
     policy.tick()
+    assert messages(store) == [], "the cancel window still runs: the button may yet cancel"
+    clock.t += 31
+    policy.tick()
     (msg,) = messages(store)
-    assert msg["state"] == "cancelled" and msg["evidence"]["cancel_reason"] == "recovery"
+    assert (msg["type"], msg["state"], msg["severity"]) == ("fall", "open", "urgent")
+    assert msg["evidence"]["recovered"] is True and msg["evidence"]["peak_g"] > 3
+    assert msg["evidence"]["recovery"]["angle_to_upright_deg"] <= 35
