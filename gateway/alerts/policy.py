@@ -18,8 +18,9 @@ The rules (docs/alerts.md says the same for people):
   Otherwise it is raised when the window ends. A fall the detector sees them
   recover from (get up and walk) is still a fall: it stays pending and is raised
   as ``urgent`` with ``evidence.recovered: true`` (the platform calls the same
-  day), escalated like any urgent alert; only the button cancels it. A pending alert found at start-up (the hub restarted during the
-  window) is raised at once: a missed fall is worse than a false alarm.
+  day), escalated like any urgent alert; only the button cancels it. A pending
+  alert found at start-up (the hub restarted during the window) is raised at
+  once: a missed fall is worse than a false alarm.
 * **Escalation.** Emergency and urgent alerts stay open until the platform
   acknowledges them. Without an acknowledgement within ``ack_timeout_s`` the
   alert is re-sent at the next level, up to ``max_escalation_level``, and then
