@@ -6,6 +6,7 @@ terminals, the daemon as its own process); only unit tests mock.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -26,6 +27,57 @@ from simulators.rflink import RadioCode, RflinkEmulator
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+ALLOWED_SKIPS = Path(__file__).with_name("allowed_skips.txt")
+_SKIPPED: list[tuple[str, str]] = []  # (test id, reason) for every skip in this run
+
+
+def allowed_skip_patterns(data_absent: bool) -> list[str]:
+    """The reasons tests/allowed_skips.txt lets a test skip for, on this machine."""
+    patterns = []
+    for raw in ALLOWED_SKIPS.read_text("utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("[if shared-data-absent]"):
+            if not data_absent:
+                continue
+            line = line.removesuffix("[if shared-data-absent]").rstrip()
+        patterns.append(line)
+    return patterns
+
+
+def _record_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail") and isinstance(report.longrepr, tuple):
+        _SKIPPED.append((report.nodeid, str(report.longrepr[2]).removeprefix("Skipped: ")))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _record_skip(report)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _record_skip(report)
+
+
+def unexpected_skips(skipped: list[tuple[str, str]], data_absent: bool) -> list[tuple[str, str]]:
+    patterns = allowed_skip_patterns(data_absent)
+    return [(node, reason) for node, reason in skipped if not any(fnmatch.fnmatchcase(reason, p) for p in patterns)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skip not in tests/allowed_skips.txt fails the run: a test that did not run did not pass."""
+    if unexpected_skips(_SKIPPED, not SHARED_DATA.exists()) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    bad = unexpected_skips(_SKIPPED, not SHARED_DATA.exists())
+    if bad:
+        terminalreporter.section("skips not in tests/allowed_skips.txt (these fail the run)", red=True)
+        for node, reason in bad:
+            terminalreporter.line(f"{node}: {reason}", red=True)
+
 
 # The radio codes the integration tests' config lists.
 DEVICES = [
