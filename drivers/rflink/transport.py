@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -33,6 +34,23 @@ from drivers.rflink.codec import (
 )
 
 log = structlog.get_logger("carehub.rflink")
+
+
+class _ExceptionOnOneLine(logging.Filter):
+    """pyserial-asyncio-fast logs "Failed to flush serial connection" with a full traceback on
+    every unplug; an unplug is expected and ``rflink.lost`` reports it, so its error text is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("serial_asyncio_fast").addFilter(_ExceptionOnOneLine())
 
 
 class _LineProtocol(asyncio.Protocol):
