@@ -10,6 +10,7 @@ per-sample.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -18,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Alert sequence numbers are reserved in blocks in a small file beside the database
+# (docs/mqtt.md, "Sequence numbers"): every number ever issued is at most the reserved
+# bound, so a database that is set aside as damaged, or lost, never lets a number repeat.
+SEQ_BLOCK = 100
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -45,7 +51,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     acked_wall REAL,
     acked_by TEXT,
     closed_reason TEXT,
-    updated_wall REAL NOT NULL
+    updated_wall REAL NOT NULL,
+    last_sent_wall REAL
 );
 CREATE INDEX IF NOT EXISTS alerts_state ON alerts(state);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -112,6 +119,7 @@ class AlertRow:
     acked_wall: float | None
     acked_by: str | None
     closed_reason: str | None
+    last_sent_wall: float | None = None  # when it was last queued at its current level (escalation clock)
 
 
 class StoreCorrupt(Exception):
@@ -149,7 +157,9 @@ def open_store(path: str | Path) -> tuple[Store, StoreCorrupt | None]:
         side = Path(str(target) + suffix)
         if side.exists():
             side.replace(Path(str(quarantined) + suffix))
-    return Store(path), StoreCorrupt(quarantined, reason)
+    fresh = Store(path)
+    fresh.start_seq_after_reserved()
+    return fresh, StoreCorrupt(quarantined, reason)
 
 
 class Store:
@@ -166,10 +176,20 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        self._migrate()
         self._in_tx = False
+        self._seq_file = None if self.path == ":memory:" else Path(self.path + ".seq")
+        self._seq_reserved = self._read_seq_file()
+        self._seq_issued = max(self._db_seq(), 0)
+
+    def _migrate(self) -> None:
+        cols = {r["name"] for r in self._db.execute("PRAGMA table_info(alerts)")}
+        if "last_sent_wall" not in cols:  # schema 1 -> 2: the escalation clock survives restarts
+            self._db.execute("ALTER TABLE alerts ADD COLUMN last_sent_wall REAL")
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(SCHEMA_VERSION),)
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -194,17 +214,71 @@ class Store:
 
     # --- meta / kv ------------------------------------------------------------
 
+    def _db_seq(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def _read_seq_file(self) -> int:
+        if self._seq_file is None:
+            return 0
+        try:
+            return int(self._seq_file.read_text("ascii").strip() or 0)
+        except (OSError, ValueError):
+            return 0  # none yet (a new hub), or unreadable: the database's own counter still holds
+
+    @property
+    def seq_floor(self) -> int:
+        """Every number at or below this may have been issued before (this run or an earlier one)."""
+        return max(self._seq_issued, self._seq_reserved)
+
+    def claim_seq(self) -> int:
+        """A sequence number that was never issued, without touching the database.
+
+        For a message sent from memory when the database cannot be written; the next
+        stored alert continues above it.
+        """
+        seq = self._seq_issued + 1
+        self._reserve(seq)
+        self._seq_issued = seq
+        return seq
+
     def next_seq(self) -> int:
-        """The site's next alert sequence number; call inside a transaction."""
+        """The site's next alert sequence number; call inside a transaction.
+
+        Strictly above every number issued before: the database's counter, the numbers
+        handed out from memory during a storage failure, and the reserved bound in the
+        ``.seq`` file, which survives the database being set aside as damaged.
+        """
         with self.transaction() as db:
-            row = db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
-            seq = int(row["value"]) + 1 if row else 1
+            seq = max(self._db_seq(), self._seq_issued) + 1
+            self._reserve(seq)
             db.execute(
                 "INSERT INTO meta(key, value) VALUES ('alert_seq', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (str(seq),),
             )
+        self._seq_issued = seq
         return seq
+
+    def start_seq_after_reserved(self) -> None:
+        """After a damaged database was replaced: continue above everything ever reserved.
+
+        The gap this leaves is honest: alerts that were only in the damaged file may
+        never reach the platform.
+        """
+        self._seq_issued = max(self._seq_issued, self._seq_reserved)
+
+    def _reserve(self, seq: int) -> None:
+        if seq <= self._seq_reserved or self._seq_file is None:
+            return
+        bound = seq + SEQ_BLOCK - 1
+        try:
+            _write_small_durably(self._seq_file, f"{bound}\n".encode())
+        except OSError:
+            # A full or failing card: the number is still used (a help call never waits
+            # for this file); only a later damaged-database recovery could then repeat it.
+            return
+        self._seq_reserved = bound
 
     def kv_get(self, key: str, default: str | None = None) -> str | None:
         row = self._db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
@@ -228,14 +302,14 @@ class Store:
             db.execute(
                 "INSERT INTO alerts(id, seq, type, severity, state, finding_key, device, room, level, test,"
                 " boot_id, detected_wall, raised_wall, clock_synced, evidence, first_published_wall,"
-                " acked_wall, acked_by, closed_reason, updated_wall)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " acked_wall, acked_by, closed_reason, updated_wall, last_sent_wall)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.id, row.seq, row.type, row.severity, row.state, row.finding_key, row.device,
                     row.room, row.level, int(row.test), row.boot_id, row.detected_wall,
                     row.raised_wall, int(row.clock_synced), json.dumps(row.evidence),
                     row.first_published_wall, row.acked_wall, row.acked_by, row.closed_reason,
-                    time.time(),
+                    time.time(), row.last_sent_wall,
                 ),
             )
 
@@ -288,6 +362,11 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
 
+    def outbox_alert_ids(self) -> set[str]:
+        """Alerts that have a message still waiting in the outbox."""
+        rows = self._db.execute("SELECT DISTINCT alert_id FROM outbox WHERE alert_id IS NOT NULL")
+        return {r["alert_id"] for r in rows.fetchall()}
+
     def outbox_depth(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
@@ -339,4 +418,22 @@ def _alert(r: sqlite3.Row) -> AlertRow:
         raised_wall=r["raised_wall"], clock_synced=bool(r["clock_synced"]),
         evidence=json.loads(r["evidence"]), first_published_wall=r["first_published_wall"],
         acked_wall=r["acked_wall"], acked_by=r["acked_by"], closed_reason=r["closed_reason"],
+        last_sent_wall=r["last_sent_wall"],
     )
+
+
+def _write_small_durably(target: Path, data: bytes) -> None:
+    """Temp file, fsync, rename, fsync the directory: the old or the new content after a power cut."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, target)
+    dfd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)

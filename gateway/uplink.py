@@ -7,6 +7,14 @@ leaves the outbox only when the broker acknowledges it (PUBACK at QoS 1);
 rows are handed to paho only while connected, so the ``historical`` flag is
 decided when a message really leaves, and paho itself resends what was in
 flight when a connection drops. A restart republishes whatever is left.
+
+The session is persistent (a stable client id; MQTT 5 ``clean_start=False`` with a
+session expiry, 3.1.1 ``clean_session=False``), so an acknowledgement the platform
+sends while the hub is restarting or reconnecting is queued by the broker and
+delivered when it is back. Requests are never taken from retained messages (a
+retained ``test_alarm`` would run again on every connect), and on MQTT 5 the hub
+announces a Maximum Packet Size so that the broker drops anything larger instead
+of sending it (docs/mqtt.md, "Trust").
 """
 
 from __future__ import annotations
@@ -24,8 +32,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config.schema import PlatformConfig
 from gateway.store import Store
@@ -35,18 +45,33 @@ log = structlog.get_logger("carehub.uplink")
 
 MAX_IN_FLIGHT = 50
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_ACK_BYTES = 4 * 1024
+# Announced to an MQTT 5 broker: it must drop larger packets rather than send them,
+# so a 60 MiB request never reaches the hub's memory. Room for a request plus topic.
+MAX_PACKET_BYTES = MAX_REQUEST_BYTES + 4 * 1024
+# How long the broker keeps the hub's session (subscriptions, queued acknowledgements)
+# while the hub is away: a week covers a long power cut.
+SESSION_EXPIRY_S = 7 * 86400
+SETTINGS_RETRY_S = 30.0  # unusable TLS files: how often to look again (they may be uploaded)
+
+
+class UplinkSettingsError(ValueError):
+    """The platform settings cannot be used to build a client (e.g. a TLS file that cannot be read)."""
 
 RequestHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-def make_client(cfg: PlatformConfig, client_id: str) -> mqtt.Client:
-    """A paho client configured for ``cfg``: protocol, TLS, credentials, backoff."""
+def make_client(cfg: PlatformConfig, client_id: str, *, persistent: bool = False) -> mqtt.Client:
+    """A paho client configured for ``cfg``: protocol, TLS, credentials, backoff.
+
+    Raises UplinkSettingsError, naming the setting, when TLS files cannot be used.
+    """
     protocol = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=protocol,
-        clean_session=None if protocol == mqtt.MQTTv5 else True,
+        clean_session=None if protocol == mqtt.MQTTv5 else not persistent,
     )
     client.reconnect_delay_set(
         min_delay=max(1, round(cfg.reconnect_min_s)), max_delay=max(1, round(cfg.reconnect_max_s))
@@ -55,14 +80,27 @@ def make_client(cfg: PlatformConfig, client_id: str) -> mqtt.Client:
     if cfg.username:
         client.username_pw_set(cfg.username, cfg.password or None)
     if cfg.tls:
-        client.tls_set(
-            ca_certs=cfg.ca_file or None,
-            certfile=cfg.cert_file or None,
-            keyfile=cfg.key_file or None,
-            cert_reqs=ssl.CERT_REQUIRED,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
+        try:
+            client.tls_set(
+                ca_certs=cfg.ca_file or None,
+                certfile=cfg.cert_file or None,
+                keyfile=cfg.key_file or None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise UplinkSettingsError(f"TLS files (platform.ca_file/cert_file/key_file): {exc}") from exc
     return client
+
+
+def connect_properties(cfg: PlatformConfig) -> Properties | None:
+    """MQTT 5 CONNECT properties: a persistent session and the largest packet the hub takes."""
+    if cfg.protocol != "5":
+        return None
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = SESSION_EXPIRY_S
+    props.MaximumPacketSize = MAX_PACKET_BYTES
+    return props
 
 
 class Uplink:
@@ -78,6 +116,7 @@ class Uplink:
         on_request: RequestHandler | None = None,
         on_connect: Callable[[], None] | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
+        standby: bool = False,
     ) -> None:
         self.cfg = cfg
         self.topics = topics
@@ -87,12 +126,20 @@ class Uplink:
         self._on_request = on_request
         self._on_connect_cb = on_connect
         self._health = health
-        self._client = make_client(cfg, client_id)
-        self._client.will_set(topics.status, b"offline", qos=1, retain=True)
-        self._client.on_connect = self._cb_connect
-        self._client.on_disconnect = self._cb_disconnect
-        self._client.on_publish = self._cb_publish
-        self._client.on_message = self._cb_message
+        # A standby uplink (new broker settings on trial) only connects; it subscribes,
+        # says "online" and drains the outbox once ``activate`` makes it the hub's uplink.
+        self.standby = standby
+        self._connected_once = asyncio.Event()
+        self._client_id = client_id
+        # Settings that cannot be used (a TLS file missing or unreadable) must not stop the
+        # hub: it keeps detecting and storing alerts, says what is wrong, and tries again.
+        self.problem: str | None = None
+        try:
+            self._client = self._new_client(cfg)
+        except UplinkSettingsError as exc:
+            self.problem = str(exc)
+            # Only a holder for the same calls; never connected (it has no TLS).
+            self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._in_flight: dict[int, int] = {}  # paho mid -> outbox msg_id
@@ -103,6 +150,16 @@ class Uplink:
         self.last_platform_ack_wall: float | None = None
         self.last_connect_wall: float | None = None
         self.counters: Counter[str] = Counter()
+        self._refused_logged: dict[str, float] = {}
+
+    def _new_client(self, cfg: PlatformConfig) -> mqtt.Client:
+        client = make_client(cfg, self._client_id, persistent=True)
+        client.will_set(self.topics.status, b"offline", qos=1, retain=True)
+        client.on_connect = self._cb_connect
+        client.on_disconnect = self._cb_disconnect
+        client.on_publish = self._cb_publish
+        client.on_message = self._cb_message
+        return client
 
     @property
     def broker(self) -> str:
@@ -114,10 +171,26 @@ class Uplink:
         Called on the loop's thread right after the policy's commit, so an
         emergency does not wait for another turn of the event loop.
         """
-        if self.connected:
+        if self.connected and not self.standby:
             self._submit_outbox()
         else:
             self._wake.set()
+
+    async def wait_connected(self, timeout_s: float) -> bool:
+        """True once the broker accepted a connection with these settings, False after ``timeout_s``."""
+        try:
+            await asyncio.wait_for(self._connected_once.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def activate(self) -> None:
+        """Make a standby uplink the live one: subscribe, say online, drain the outbox."""
+        if not self.standby:
+            return
+        self.standby = False
+        if self.connected:
+            self._go_live()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -127,6 +200,7 @@ class Uplink:
             "last_connect_wall": self.last_connect_wall,
             "outbox_depth": self.store.outbox_depth(),
             "in_flight": len(self._in_flight),
+            "problem": self.problem,
             "counters": dict(self.counters),
         }
 
@@ -136,7 +210,7 @@ class Uplink:
         State is republished whenever it changes and on every connect, so losing
         one while offline loses nothing: it is simply not sent when not connected.
         """
-        if self.connected:
+        if self.connected and not self.standby:
             self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def publish_from_memory(self, topic: str, payload: bytes) -> None:
@@ -150,9 +224,24 @@ class Uplink:
 
     # --- lifecycle ------------------------------------------------------------
 
+    async def _settings_usable(self) -> None:
+        while self.problem is not None:
+            self.counters["settings_unusable"] += 1
+            log.critical("uplink.settings_unusable", broker=self.broker, error=self.problem,
+                         retry_in_s=SETTINGS_RETRY_S)
+            await asyncio.sleep(SETTINGS_RETRY_S)
+            try:
+                self._client = self._new_client(self.cfg)
+                self.problem = None
+            except UplinkSettingsError as exc:
+                self.problem = str(exc)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        await self._settings_usable()
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s,
+                                   clean_start=False if self.cfg.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                                   properties=connect_properties(self.cfg))
         self._client.loop_start()
         log.info("uplink.starting", broker=self.broker, protocol=self.cfg.protocol)
         health = asyncio.create_task(self._health_loop())
@@ -160,7 +249,7 @@ class Uplink:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                if self.connected:
+                if self.connected and not self.standby:
                     self._submit_outbox()
         finally:
             health.cancel()
@@ -249,7 +338,15 @@ class Uplink:
             self._call(self._puback, mid)
 
     def _cb_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self._call(self._message, msg.topic, bytes(msg.payload))
+        # Checked here, before the payload is copied and handed to the loop.
+        if len(msg.payload) > MAX_REQUEST_BYTES:
+            self._call(self._refused, "oversized_messages", msg.topic, len(msg.payload))
+        elif msg.retain and self.topics.parse_ack(msg.topic) is None:
+            # A retained request would be executed again on every connect. (A retained
+            # acknowledgement is harmless: acknowledging twice counts once.)
+            self._call(self._refused, "retained_requests_ignored", msg.topic, len(msg.payload))
+        else:
+            self._call(self._message, msg.topic, bytes(msg.payload))
 
     # --- on the loop ----------------------------------------------------------
 
@@ -261,11 +358,23 @@ class Uplink:
         self.connected = True
         self.last_connect_wall = time.time()
         self.counters["connects"] += 1
+        self._connected_once.set()
+        if self.standby:
+            log.info("uplink.standby_connected", broker=self.broker)
+            return
+        self._go_live()
+
+    def _go_live(self) -> None:
         log.info("uplink.connected", broker=self.broker, outbox_depth=self.store.outbox_depth())
-        # Subscriptions are restored on every connect: clean sessions forget them. Subscribe
+        # Subscribed again on every connect (a broker may have expired the session). Subscribe
         # before saying "online": the broker handles a client's packets in order, so a platform
-        # that sees "online" knows its requests and acknowledgements will be heard.
-        self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
+        # that sees "online" knows its requests and acknowledgements will be heard. Retained
+        # messages are never asked for: a request is an order for now, not a state.
+        if self.cfg.protocol == "5":
+            opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            self._client.subscribe([(self.topics.alert_ack_filter, opts), (self.topics.request_filter, opts)])
+        else:
+            self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
         self._client.publish(self.topics.status, b"online", qos=1, retain=True)
         if self._on_connect_cb is not None:
             self._on_connect_cb()
@@ -289,9 +398,21 @@ class Uplink:
             self._submitted.discard(msg_id)
             self._submitted_upto = min(self._submitted_upto, msg_id - 1)
 
+    def _refused(self, counter: str, topic: str, size: int) -> None:
+        self.counters[counter] += 1
+        # One line per kind and minute at most: a flood of them must not flood the journal.
+        now = time.monotonic()
+        if now - self._refused_logged.get(counter, -1e9) >= 60.0:
+            self._refused_logged[counter] = now
+            log.warning("uplink.message_refused", reason=counter, topic=topic[:200], bytes=size,
+                        count=self.counters[counter])
+
     def _message(self, topic: str, payload: bytes) -> None:
         alert_id = self.topics.parse_ack(topic)
         if alert_id is not None:
+            if len(payload) > MAX_ACK_BYTES:
+                self._refused("oversized_messages", topic, len(payload))
+                return
             by = None
             try:
                 body = json.loads(payload) if payload else {}
@@ -315,8 +436,6 @@ class Uplink:
         assert self._on_request is not None
         request_id = None
         try:
-            if len(payload) > MAX_REQUEST_BYTES:
-                raise ValueError(f"request larger than {MAX_REQUEST_BYTES} bytes")
             body = json.loads(payload) if payload else {}
             if not isinstance(body, dict):
                 raise ValueError("request body must be a JSON object")

@@ -24,7 +24,15 @@ The rules (docs/alerts.md says the same for people):
 * **Escalation.** Emergency and urgent alerts stay open until the platform
   acknowledges them. Without an acknowledgement within ``ack_timeout_s`` the
   alert is re-sent at the next level, up to ``max_escalation_level``, and then
-  keeps being re-sent at that level. Each step is logged.
+  keeps being re-sent at that level. Each step is logged. The countdown runs on
+  the wall clock of the last send (``last_sent_wall``) across restarts, so a hub
+  that restarts, even in a loop, still escalates; an age it cannot trust (the
+  clock went back) counts as overdue.
+* **Re-sent on every connect.** Each open, unacknowledged alert is queued again at
+  its current level whenever the uplink connects (and so at start), unless a
+  message for it is still waiting: a broker that accepted an alert and lost it, or
+  an acknowledgement lost while the hub was away, costs one round trip, not an
+  escalation. The platform de-duplicates by id and acknowledges again.
 * **One alert per condition.** A finding whose key already has an open alert is
   dropped; a CLEARED finding closes the alert and tells the platform.
 """
@@ -83,7 +91,6 @@ class AlertPolicy:
         self._wake = wake_uplink
         self._fallback = fallback_publish
         self.storage_failures = 0
-        self._last_seq = 0
         self._on_change = on_change
         self._live: dict[str, _Live] = {}
         self._by_key: dict[str, str] = {}
@@ -93,10 +100,9 @@ class AlertPolicy:
     def resume(self) -> None:
         """Pick up alerts left open by the previous run."""
         now = self.clock.now().t
-        latest = self.store.alerts(limit=1)
-        self._last_seq = latest[0].seq if latest else 0
+        now_wall = time.time()
         for row in reversed(self.store.alerts(OPEN_STATES, limit=10_000)):
-            live = _Live(row, last_sent_t=now)
+            live = _Live(row, last_sent_t=now - self._sent_ago(row, now_wall))
             self._live[row.id] = live
             self._by_key[row.finding_key] = row.id
             if row.state == "pending":
@@ -104,6 +110,40 @@ class AlertPolicy:
                 self._raise_pending(live, now)
             else:
                 log.info("alert.resumed", id=row.id, type=row.type, escalation_level=row.level)
+
+    def _sent_ago(self, row: AlertRow, now_wall: float) -> float:
+        """How long ago ``row`` was last sent, for the escalation countdown after a restart."""
+        if row.last_sent_wall is None:
+            return self.cfg.ack_timeout_s  # stored by a hub that did not record it: overdue
+        ago = now_wall - row.last_sent_wall
+        # A clock that went back (no RTC, NTP not yet synced) gives an age we cannot
+        # trust: escalating early is the safe side of that doubt.
+        return ago if ago >= 0 else self.cfg.ack_timeout_s
+
+    def resend_open(self) -> int:
+        """Queue every open, unacknowledged alert again at its current level (on each connect).
+
+        Skips alerts that still have a message waiting in the outbox. Does not move the
+        escalation countdown: a resend is the same message again, not a new level.
+        """
+        try:
+            waiting = self.store.outbox_alert_ids()
+        except sqlite3.Error:
+            waiting = set()
+        sent = 0
+        for live in sorted(self._live.values(), key=lambda lv: lv.row.seq):
+            row = live.row
+            if row.state != "open" or row.id in waiting:
+                continue
+            self._resend(row)
+            sent += 1
+        if sent:
+            log.info("alert.resent_on_connect", alerts=sent)
+            self._wake()
+        return sent
+
+    def _resend(self, row: AlertRow) -> None:
+        self._persist(lambda: None, lambda: row, {"state": "open", "level": row.level, "note": "re-sent on connect"})
 
     # --- inputs ---------------------------------------------------------------
 
@@ -252,7 +292,7 @@ class AlertPolicy:
         hold = f.cancel_window_s > 0
         row = AlertRow(
             id=str(uuid.uuid4()),
-            seq=self._last_seq + 1,  # the store's own number replaces this guess when it works
+            seq=0,  # the store's number, or one claimed from memory if the store fails
             type=f.type,
             severity=f.severity.value,
             state="pending" if hold else "open",
@@ -270,6 +310,7 @@ class AlertPolicy:
             acked_wall=None,
             acked_by=None,
             closed_reason=None,
+            last_sent_wall=None if hold else time.time(),
         )
         if not hold and row.severity not in ESCALATING and not test and row.severity != "technical":
             row = replace(row, state="closed", closed_reason="notice")
@@ -279,8 +320,14 @@ class AlertPolicy:
             row = replace(row, seq=self.store.next_seq())
             self.store.insert_alert(row)
 
-        stored = self._persist(write, lambda: row, None if hold else {"state": "open", "level": 0})
-        self._last_seq = row.seq
+        def current() -> AlertRow:
+            nonlocal row
+            if row.seq == 0:  # the store failed before numbering it: never reuse a number
+                row = replace(row, seq=self.store.claim_seq())
+            return row
+
+        stored = self._persist(write, current, None if hold else {"state": "open", "level": 0})
+        current()
         if not hold:
             self._wake()  # hand it to the uplink before spending time on logs
         if stored:
@@ -300,8 +347,9 @@ class AlertPolicy:
         return row.id
 
     def _raise_pending(self, live: _Live, now: float) -> None:
-        live.row = replace(live.row, state="open", raised_wall=time.time())
-        self._persist(lambda: self.store.update_alert(live.row.id, state="open", raised_wall=live.row.raised_wall),
+        live.row = replace(live.row, state="open", raised_wall=time.time(), last_sent_wall=time.time())
+        self._persist(lambda: self.store.update_alert(live.row.id, state="open", raised_wall=live.row.raised_wall,
+                                                      last_sent_wall=live.row.last_sent_wall),
                       lambda: live.row, {"state": "open", "level": live.row.level})
         live.hold_until_t = None
         live.last_sent_t = now
@@ -311,8 +359,9 @@ class AlertPolicy:
 
     def _escalate(self, live: _Live, now: float, *, reason: str) -> None:
         level = min(live.row.level + 1, self.cfg.max_escalation_level)
-        live.row = replace(live.row, level=level)
-        self._persist(lambda: self.store.update_alert(live.row.id, level=level, evidence=live.row.evidence),
+        live.row = replace(live.row, level=level, last_sent_wall=time.time())
+        self._persist(lambda: self.store.update_alert(live.row.id, level=level, evidence=live.row.evidence,
+                                                      last_sent_wall=live.row.last_sent_wall),
                       lambda: live.row, {"state": "open", "level": level})
         live.last_sent_t = now
         log.warning("alert.escalated", id=live.row.id, escalation_level=level, reason=reason)
