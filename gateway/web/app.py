@@ -13,7 +13,9 @@ session's CSRF token.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 import secrets
 import socket
 from collections import Counter
@@ -27,12 +29,13 @@ import jinja2
 import structlog
 from aiohttp import web
 
-from gateway.config import Config, FieldError, to_data, write_atomic
+from gateway.config import Config, ConfigError, FieldError, to_data, write_atomic
 from gateway.config.schema import PlatformConfig, is_lan_address
 from gateway.store import AlertRow
 from gateway.web import forms, i18n
 from gateway.web.audit import AuditLog, changes
 from gateway.web.forms import FormErrors, FormField
+from gateway.web.limits import CLOSE_STREAM, LogOnce, RateLimit, StreamSlots
 from gateway.web.security import Credentials, LoginLimiter, Session, Sessions, password_problem
 
 log = structlog.get_logger("carehub.web")
@@ -43,6 +46,8 @@ MAX_REQUEST = 256 * 1024  # the largest legitimate post is three PEM files
 MAX_PEM = 64 * 1024
 PUBLIC_PATHS = ("/setup", "/login", "/lang")  # and everything under /static/
 CERT_NAMES = ("ca_file", "cert_file", "key_file")
+CERT_DIR = "platform-certs"  # in the state directory: only the page writes there
+NO_CONNECT = "could not connect"  # what gateway.daemon.probe_broker says for any failure before MQTT
 LOCAL_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localdomain")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -81,6 +86,12 @@ HOSTNAME = web.AppKey("hostname", str)
 JINJA = web.AppKey("jinja", jinja2.Environment)
 # One password hash at a time: each takes 19 MiB, and a burst of logins must not exhaust a Pi's memory.
 HASHING = web.AppKey("hashing", asyncio.Semaphore)
+LOG_ONCE = web.AppKey("log_once", LogOnce)
+STREAMS = web.AppKey("streams", StreamSlots)
+# "Test connection" opens a connection from the hub to any host and port typed in: a few a minute.
+PROBES = web.AppKey("probes", RateLimit)
+PROBES_PER_MIN = 5
+PAGES = web.AppKey("pages", frozenset[str])  # where /lang may send a browser back to
 
 
 def make_app(hub: HubView) -> web.Application:
@@ -92,6 +103,9 @@ def make_app(hub: HubView) -> web.Application:
     app[HASHING] = asyncio.Semaphore(1)
     app[AUDIT] = AuditLog(hub.state_dir)
     app[COUNTERS] = Counter()
+    app[LOG_ONCE] = LogOnce(log)
+    app[STREAMS] = StreamSlots()
+    app[PROBES] = RateLimit(PROBES_PER_MIN, 60.0)
     app[SECURE] = hub.config.web.https
     app[HOSTNAME] = socket.gethostname().lower()
     app[JINJA] = jinja2.Environment(
@@ -129,6 +143,12 @@ def make_app(hub: HubView) -> web.Application:
     r.add_get("/api/alerts/{alert_id}", alert_api)
     r.add_get("/audit", audit_page)
     r.add_static("/static/", Path(__file__).with_name("static"), show_index=False, follow_symlinks=False)
+    # Plain page paths only: the live stream, the scripts' endpoints and /lang itself are no place to land.
+    app[PAGES] = frozenset(
+        info["path"] for res in r.resources() if "path" in (info := res.get_info())
+        if any(route.method == "GET" for route in res)
+        and not info["path"].startswith(("/api/", "/static")) and info["path"] not in ("/lang", "/events")
+    )
     return app
 
 
@@ -154,13 +174,13 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
                 ) -> web.StreamResponse:
     counters: Counter[str] = request.app[COUNTERS]
     peer = request.remote or ""
-    if not is_lan_address(peer):
+    if not is_lan_address(peer):  # the listener refuses these at accept; this covers any other way in
         counters["refused_peer"] += 1
-        log.warning("web.refused_peer", peer=peer, count=counters["refused_peer"])
+        request.app[LOG_ONCE].warning("web.refused_peer", peer=peer)
         return web.Response(status=403, text=_plain(request, "http.not_lan"))
     if not _host_allowed(request.host, request.app[HOSTNAME]):
         counters["refused_host"] += 1
-        log.warning("web.refused_host", host=request.host[:100], peer=peer, count=counters["refused_host"])
+        request.app[LOG_ONCE].warning("web.refused_host", host=request.host[:100], peer=peer)
         return web.Response(status=421, text=_plain(request, "http.bad_host"))
     try:
         response = await handler(request)
@@ -522,11 +542,10 @@ async def logout_post(request: web.Request) -> web.Response:
 
 async def lang_switch(request: web.Request) -> web.Response:
     lang = request.query.get("to", "")
-    target = request.query.get("next", "/status")
-    # Only a path on this page: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target or "\r" in target \
-            or "\n" in target:
-        target = "/status"
+    # The target is one of this page's own paths, chosen from the routes, never the text sent
+    # (browsers drop tabs and newlines from a Location, so "/\t/evil.com" would become "//evil.com").
+    wanted = request.query.get("next", "")
+    target = wanted if wanted in request.app[PAGES] else "/status"
     response = web.HTTPSeeOther(target)
     if lang in i18n.LANGUAGES:
         response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="Strict", path="/",
@@ -545,23 +564,39 @@ async def status_page(request: web.Request) -> web.Response:
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: each new hub event, as JSON with its text in the page's language."""
+    """Server-sent events: each new hub event, as JSON with its text in the page's language.
+
+    A few streams per login and a bounded number in all (``StreamSlots``): each
+    holds a connection and a queue, and one session once opened 400.
+    """
     hub: HubView = request.app[HUB]
+    session = _session(request)
+    assert session is not None  # the middleware let only logged-in browsers through
+    streams: StreamSlots = request.app[STREAMS]
+    q = hub.subscribe()
+    if not streams.open(session.token, q):
+        hub.unsubscribe(q)
+        request.app[COUNTERS]["streams_refused"] += 1
+        request.app[LOG_ONCE].warning("web.streams_full", open=len(streams))
+        raise web.HTTPServiceUnavailable(text=_plain(request, "http.busy"), headers={"Retry-After": "30"})
     t = _t(request)
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
         "X-Accel-Buffering": "no",
     })
-    await response.prepare(request)
-    q = hub.subscribe()
     try:
+        await response.prepare(request)
         await response.write(b": hello\n\n")
         while True:
             try:
                 ev = await asyncio.wait_for(q.get(), 15.0)
             except TimeoutError:
+                if _session(request) is None:  # logged out, expired, or the password was reset
+                    break
                 await response.write(b": keepalive\n\n")  # also notices a browser that went away
                 continue
+            if ev is CLOSE_STREAM:  # this session opened a newer stream
+                break
             room = ev.get("room")
             body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "kind": ev.get("kind"),
                     "room": _label(t, "room", room) if room else None, "text": event_text(t, ev)}
@@ -569,6 +604,7 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
+        streams.close(q)
         hub.unsubscribe(q)
     return response
 
@@ -781,12 +817,44 @@ async def platform_post(request: web.Request) -> web.Response:
     except FormErrors as exc:
         return await platform_page(request, _errors_for(request, forms.PLATFORM_FIELDS, exc.errors), form, 400)
     if form.get("action") == "test":
-        # Tests what is in the form, saved or not.
-        probe = await hub.probe_platform(new.platform)
-        request.app[COUNTERS]["platform_tests"] += 1
-        return await platform_page(request, posted=form, probe=probe)
-    await _save(request, new, "platform")
+        return await _test_connection(request, new.platform, form)
+    try:
+        await _save(request, new, "platform")
+    except ConfigError as exc:  # TLS files that cannot be loaded: refused before saving
+        found: dict[str, list[FieldError]] = {}
+        for e in exc.errors:
+            found.setdefault(e.path, []).append(e)
+        return await platform_page(request, _errors_for(request, forms.PLATFORM_FIELDS, found), form, 400)
     raise web.HTTPSeeOther("/platform")
+
+
+async def _test_connection(request: web.Request, tested: PlatformConfig, form: Mapping[str, str]) -> web.Response:
+    """Tests what is in the form, saved or not, without making the hub a tool against its secrets or its LAN.
+
+    The saved password goes only to the saved broker: a login to the page must not be
+    able to send it to a listener of its choosing. Every failure before the MQTT
+    handshake reads the same, and tests are rate-limited, so the page is no port scanner.
+    """
+    hub: HubView = request.app[HUB]
+    t = _t(request)
+    saved = hub.config.platform
+    typed = bool(form.get("platform.password", ""))
+    if saved.password and not typed and (tested.host, tested.port, tested.tls) != (saved.host, saved.port, saved.tls):
+        request.app[COUNTERS]["platform_test_needs_password"] += 1
+        return await platform_page(request, posted=form, status=400,
+                                   probe=(False, t("platform.test_password_again")))
+    wait = request.app[PROBES].retry_after()
+    if wait > 0:
+        request.app[COUNTERS]["platform_test_refused"] += 1
+        response = await platform_page(request, posted=form, status=429,
+                                       probe=(False, t("platform.test_too_often", seconds=math.ceil(wait))))
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    ok, detail = await hub.probe_platform(tested)
+    request.app[COUNTERS]["platform_tests"] += 1
+    if not ok and detail == NO_CONNECT:
+        detail = t("platform.test_no_connect")
+    return await platform_page(request, posted=form, probe=(ok, detail))
 
 
 def _check_pem(name: str, data: bytes) -> str | None:
@@ -832,21 +900,52 @@ async def certificates_post(request: web.Request) -> web.Response:
         if not errors:
             errors["_certs"] = [t("certs.error.nothing")]
         return await platform_page(request, errors=errors, status=400)
-    directory = hub.state_dir / "platform-certs"
+    directory = hub.state_dir / CERT_DIR
     changes_: dict[str, str] = {name: "" for name in removals}
+    written: list[Path] = []
     for name, content in uploads.items():
-        target = directory / f"{name.removesuffix('_file')}.pem"
-        await asyncio.to_thread(write_atomic, target, content, 0o600)
+        # A new name for new content: the files the uplink uses now are not touched until the
+        # combined settings are valid and saved.
+        target = directory / f"{name.removesuffix('_file')}-{hashlib.sha256(content).hexdigest()[:16]}.pem"
+        if not target.exists():
+            await asyncio.to_thread(write_atomic, target, content, 0o600)
+            written.append(target)
         changes_[name] = str(target)
     try:
         new = forms.apply(hub.config, {"platform": changes_})
     except FormErrors as exc:
-        # e.g. a client certificate without its key: say so, change nothing in the config.
+        # e.g. a client certificate without its key: say so, change nothing.
+        await asyncio.to_thread(_remove, written)
         shown = {("_certs" if p.split(".")[-1] not in CERT_NAMES else p.split(".")[-1]):
                  [t("error.other", reason=e.allowed) for e in errs] for p, errs in exc.errors.items()}
         return await platform_page(request, errors=shown, status=400)
-    await _save(request, new, "platform.certificates")
+    try:
+        await _save(request, new, "platform.certificates")
+    except ConfigError as exc:  # files the TLS library refuses (the hub checks before saving)
+        await asyncio.to_thread(_remove, written)
+        return await platform_page(request, status=400, errors={
+            "_certs": [t("error.other", reason=e.allowed) for e in exc.errors]})
+    except BaseException:
+        await asyncio.to_thread(_remove, written)
+        raise
+    # A removed key must not stay on the disk, nor the versions replaced just now.
+    await asyncio.to_thread(_remove_unused_certs, directory, new.platform)
     raise web.HTTPSeeOther("/platform")
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _remove_unused_certs(directory: Path, p: PlatformConfig) -> None:
+    """Files the page stored that the saved settings no longer name."""
+    in_use = {Path(x) for x in (p.ca_file, p.cert_file, p.key_file) if x}
+    try:
+        stored = [f for f in directory.iterdir() if f.suffix == ".pem" and f.is_file()]
+    except OSError:
+        return
+    _remove([f for f in stored if f not in in_use])
 
 
 # --- test alarm and audit ---------------------------------------------------------------------
@@ -893,7 +992,7 @@ async def alert_api(request: web.Request) -> web.Response:
 
 
 async def audit_page(request: web.Request) -> web.Response:
-    entries = request.app[AUDIT].recent(50)
+    entries = await asyncio.to_thread(request.app[AUDIT].recent, 50)
     return render(request, "audit.html", entries=entries)
 
 

@@ -2,7 +2,9 @@
 
 One JSON object per line in the state directory, appended and fsynced, so the
 history survives power cuts and can be read with any tool. The page shows the
-newest entries.
+newest entries, read from the file's end only. The file is bounded: past
+``MAX_BYTES`` it becomes ``audit.jsonl.1`` (replacing the one before) and a new
+one starts, so a hub changed often keeps at least the last ``MAX_BYTES`` of history.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from gateway.config import differences
 AUDIT_FILE = "audit.jsonl"
 SECRET_MARK = "(changed, not shown)"
 MAX_VALUE_CHARS = 200
+MAX_BYTES = 1024 * 1024  # some thousands of changes; an SD card and a Pi's memory do not notice
+TAIL_BYTES = 256 * 1024  # what the page reads to find the newest entries
 
 
 def changes(old: dict[str, Any], new: dict[str, Any], secrets: set[str]) -> list[dict[str, Any]]:
@@ -45,6 +49,11 @@ class AuditLog:
     def record(self, who: str, action: str, changed: list[dict[str, Any]]) -> None:
         entry = {"wall": time.time(), "who": who, "action": action, "changes": changed}
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.path.stat().st_size >= MAX_BYTES:
+                os.replace(self.path, self.path.with_name(AUDIT_FILE + ".1"))
+        except FileNotFoundError:
+            pass
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
             os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
@@ -53,10 +62,18 @@ class AuditLog:
             os.close(fd)
 
     def recent(self, limit: int = 30) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries, newest first, from the last ``TAIL_BYTES`` of the file (blocking I/O)."""
         try:
-            lines = self.path.read_text("utf-8", errors="replace").splitlines()
+            with self.path.open("rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                start = max(0, size - TAIL_BYTES)
+                f.seek(start)
+                data = f.read(TAIL_BYTES)
         except OSError:
             return []
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        if start > 0 and lines:
+            lines = lines[1:]  # cut in the middle by the start of the window
         out = []
         for line in reversed(lines):
             try:

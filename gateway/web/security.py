@@ -11,6 +11,7 @@ on a running hub, and a reset ends every session at once.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import os
 import secrets
@@ -29,6 +30,9 @@ PASSWORD_FILE = "web-password"
 # No 0/O or 1/I/L: the code is read off a console and typed on a phone.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MIN_PASSWORD = 10
+# A login ends after this long however busy it is: a phone left logged in on a shared network, or a
+# stolen cookie, does not keep the hub open for good. Longer than any installation visit.
+MAX_SESSION_S = 12 * 3600
 MAX_PASSWORD = 256
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane) rather than the library's
@@ -146,8 +150,9 @@ class Session:
 class Sessions:
     """Logged-in browsers. Kept in memory: a restarted hub asks for the password again."""
 
-    def __init__(self, idle_s: float, max_sessions: int = 20) -> None:
+    def __init__(self, idle_s: float, max_sessions: int = 20, max_age_s: float = MAX_SESSION_S) -> None:
         self.idle_s = idle_s
+        self.max_age_s = max_age_s
         self.max_sessions = max_sessions
         self._by_token: dict[str, Session] = {}
 
@@ -181,7 +186,8 @@ class Sessions:
             self._by_token.pop(token, None)
 
     def _expire(self, now: float) -> None:
-        for token in [t for t, s in self._by_token.items() if now - s.last_used > self.idle_s]:
+        for token in [t for t, s in self._by_token.items()
+                      if now - s.last_used > self.idle_s or now - s.created > self.max_age_s]:
             del self._by_token[token]
 
 
@@ -197,9 +203,11 @@ class LoginLimiter:
 
     Five failures from an address within 15 minutes lock that address out for
     a minute, doubling with every further lockout up to 15 minutes. Because a
-    LAN attacker can change address, 30 failures from anywhere lock every
-    login for 5 minutes; an installer who is locked out waits, or uses
-    ``carehub setup-code --reset`` at the hub.
+    LAN attacker can change address, 30 failures from LAN addresses lock every
+    LAN login for 5 minutes. Loopback (a browser or tunnel on the hub itself,
+    ``ssh -L 8080:localhost:8080 hub``) is outside that shared lock, and its own
+    failures do not count towards it: whoever can reach the hub's console can
+    always get in with the right password or code, however the LAN behaves.
     """
 
     WINDOW_S = 15 * 60
@@ -217,7 +225,8 @@ class LoginLimiter:
         """Seconds until ``peer`` may try again (0: now)."""
         now = time.monotonic() if now is None else now
         f = self._peers.get(peer)
-        wait = max(self._all.locked_until - now, (f.locked_until - now) if f else 0.0, 0.0)
+        shared = 0.0 if _is_loopback(peer) else self._all.locked_until - now
+        wait = max(shared, (f.locked_until - now) if f else 0.0, 0.0)
         if wait > 0:
             self.refused += 1
         return wait
@@ -228,7 +237,10 @@ class LoginLimiter:
         if len(self._peers) > 1000:  # a flood of addresses must not grow memory without bound
             self._peers.clear()
         f = self._peers.setdefault(peer, _Failures())
-        for rec, limit, lock in ((f, self.PER_PEER, None), (self._all, self.GLOBAL, self.GLOBAL_LOCK_S)):
+        records = [(f, self.PER_PEER, None)]
+        if not _is_loopback(peer):
+            records.append((self._all, self.GLOBAL, self.GLOBAL_LOCK_S))
+        for rec, limit, lock in records:
             rec.times.append(now)
             while rec.times and now - rec.times[0] > self.WINDOW_S:
                 rec.times.popleft()
@@ -239,3 +251,13 @@ class LoginLimiter:
 
     def succeeded(self, peer: str) -> None:
         self._peers.pop(peer, None)
+
+
+def _is_loopback(peer: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return addr.is_loopback
