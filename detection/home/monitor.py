@@ -4,7 +4,10 @@ night wandering, and changes of routine. Pure: observations in, findings out.
 Signs of life are any motion and any change of a door, bed, seat, toilet, cabinet,
 fridge, appliance or light sensor (temperature is not a sign of life). Silence
 is measured on the monotonic timeline (a clock jump at boot is not silence);
-time of day comes from local time. Ticks (every 30 s) let silence be noticed.
+time of day comes from local time, and the time of day of the last sign of
+life is read back from the monotonic silence, so a jump of the wall clock does
+not make an old sign of life look like last night's. Ticks (every 30 s) let
+silence be noticed; every limit is met on the last tick *before* it is passed.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from detection.events import Contact, Finding, FindingState, Motion, Observation, Severity, Stamp, Tick
-from detection.home.gaps import GapModel
+from detection.home.gaps import GapModel, band_of, context_key, room_of
+from detection.home.night import NightWatch
 from detection.home.routine import Day, Routine
+from detection.home.sensors import SensorTrust
 from detection.home.settings import HomeSettings
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 NOT_ACTIVITY = {"temperature"}
+ENTRANCE_ROOMS = {"entrance", "hall"}  # a door there can mean going out; any other door cannot
+OCCUPANCY = ("bed", "seat")
 LONG_REST_S = 3 * 3600.0
 VISITOR_ROOMS = 3  # motion in this many rooms within VISITOR_WINDOW_S: more than one person
 VISITOR_WINDOW_S = 10.0
@@ -30,9 +35,9 @@ VISITOR_HOLD_S = 1800.0
 DEFAULT_WAKE_MIN = 9 * 60.0  # before any wake-up has been learned
 MIN_WAKES = 5
 INACTIVITY_KEY = "inactivity"
-MOVING_STALE_S = 4 * 3600.0
-NIGHT_UP_FLOOR_S = 30 * 60.0
-NIGHT_UP_DEFAULT_S = 60 * 60.0
+MIN_LEAVES_ROOM = 3  # long silences after a dwell-room sensor before it counts as "left the room"
+TRUST_CHECK_S = 300.0
+MAX_STEP_S = 60.0
 
 
 def _date(local: float) -> str:
@@ -43,6 +48,10 @@ def _tod_min(local: float) -> float:
     return (local % 86400.0) / 60.0
 
 
+def _hhmm(local: float) -> str:
+    return datetime.fromtimestamp(local, UTC).strftime("%H:%M")
+
+
 @dataclass
 class _Last:
     t: float
@@ -51,6 +60,7 @@ class _Last:
     context: str
     device: str
     kind: str
+    entrance_door: bool
 
 
 class HomeMonitor:
@@ -60,15 +70,13 @@ class HomeMonitor:
         self.s = settings or HomeSettings()
         self.gaps = GapModel()
         self.routine = Routine()
+        self.trust = SensorTrust()
+        self.night = NightWatch(self.s)
         self.wake_times: deque[float] = deque(maxlen=21)
         self._last: _Last | None = None
-        self._silence_from: Stamp | None = None  # no sign of life yet: count from the first tick
-        self._in_bed = False
-        self._seated_room: str | None = None
+        self._occupied: dict[str, tuple[str, str]] = {}  # bed/seat -> (device, room) while trusted and believed
         self._door_t: float | None = None
         self._away_since: float | None = None
-        self._night_door_t: float | None = None
-        self._night_door_raised = False
         self._raised: str | None = None  # type of the open inactivity/dwell finding
         self._no_wake_raised: str | None = None  # date
         self._visitors_until = -1.0
@@ -76,14 +84,9 @@ class HomeMonitor:
         self._day: Day | None = None
         self._day_number = -1
         self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
-        # Motion sensors that report when movement ends (interval sources, PIRs with a
-        # hold time) are trusted while they say "moving"; the others are instants.
-        self._reports_off: set[str] = set()
-        self._moving: dict[str, tuple[float, str]] = {}
-        self._on_durations: dict[str, deque[float]] = {}
-        self.night_up: deque[float] = deque(maxlen=60)  # how long this person is usually up at night (s)
-        self._up_since: float | None = None
-        self._up_raised = False
+        self._prev_tick: float | None = None
+        self._step = 30.0
+        self._trust_checked = -1e18
 
     # --- detector protocol ------------------------------------------------------
 
@@ -98,7 +101,7 @@ class HomeMonitor:
 
     def snapshot(self) -> dict[str, Any] | None:
         return {"version": STATE_VERSION, "gaps": self.gaps.snapshot(), "routine": self.routine.snapshot(),
-                "wake_times": list(self.wake_times), "night_up": list(self.night_up)}
+                "wake_times": list(self.wake_times), **self.night.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         if state.get("version") != STATE_VERSION:
@@ -107,8 +110,22 @@ class HomeMonitor:
         self.routine.restore(state.get("routine", []))
         self.wake_times.clear()
         self.wake_times.extend(float(w) for w in state.get("wake_times", []))
-        self.night_up.clear()
-        self.night_up.extend(float(w) for w in state.get("night_up", []))
+        self.night.restore(state)
+
+    def learning(self, local_hour: int) -> dict[str, Any]:
+        """Per context: silences learned and the limit that applies now; for health and the page."""
+        keys = {c.split("#", 1)[0]: c for _, c, _, _ in self.gaps.gaps}
+        out = []
+        for row in self.gaps.summary():
+            key = keys.get(str(row["context"]))
+            if key is None:
+                continue
+            floor, ceiling, default, _ = self._rails(key, local_hour, live=False)
+            lim = self.gaps.limit(key, local_hour, floor, ceiling, default)
+            out.append(row | {"limit_min": round(lim.seconds / 60, 1), "learned": lim.learned})
+        out.sort(key=lambda r: -int(r["silences"]))  # type: ignore[call-overload]
+        return {"days_learned": self.gaps.days(), "learning": not any(r["learned"] for r in out),
+                "wake_ups_learned": len(self.wake_times), "contexts": out}
 
     # --- signs of life ----------------------------------------------------------
 
@@ -122,11 +139,14 @@ class HomeMonitor:
         hour = _tod_min(at.local) / 60.0
         visitors = at.t < self._visitors_until
         prev = self._last
+        for c in self.trust.heard(obs.device, kind, room, active, at.t):
+            out.append(self._trust_finding(c, at))
+        entrance_door = kind == "door" and room in ENTRANCE_ROOMS
 
         if prev is not None:
             gap = at.t - prev.t
-            if self._away_since is None and not visitors:
-                self.gaps.record(prev.context, int(_tod_min(prev.local) // 60), gap)
+            if not visitors:
+                self.gaps.record(prev.context, int(_tod_min(prev.local) // 60), gap, int(prev.local // 86400))
             self._note_rest(prev, at, gap, day)
         if self._raised is not None:
             out.append(self._finding(self._raised, Severity.URGENT, at, INACTIVITY_KEY, room,
@@ -137,45 +157,30 @@ class HomeMonitor:
                                      {"reason": f"{kind} in {room}"}, FindingState.CLEARED))
             self._no_wake_raised = None
 
-        if kind == "door":
-            if self._away_since is None and self.s.is_night(hour) and self._night_door_t is None:
-                self._night_door_t = at.t
+        if entrance_door:
+            self.night.door(at, hour, self._away_since is not None)
             self._door_t = at.t
         else:
             if self._away_since is not None:
                 day.away_s += at.t - self._away_since
                 self._away_since = None
             self._door_t = None
-            if self._night_door_t is not None:
-                if self._night_door_raised:
-                    out.append(self._finding("night_wandering", self._night_severity(), at, "night_wandering",
-                                             room, {"reason": f"back inside: {kind} in {room}"},
-                                             FindingState.CLEARED))
-                self._night_door_t, self._night_door_raised = None, False
+            out += self.night.inside(at, room, kind)
 
-        if kind == "bed":
-            if not active and self.s.is_night(hour):
-                self._up_since = at.t
-            elif active and self._up_since is not None:
-                if self._up_raised:
-                    out.append(self._finding("night_out_of_bed", self._night_severity(), at, "night_out_of_bed",
-                                             room, {"reason": "back in bed"}, FindingState.CLEARED))
-                else:
-                    self.night_up.append(at.t - self._up_since)
-                self._up_since, self._up_raised = None, False
-            self._in_bed = active
-        elif kind == "seat":
-            self._seated_room = room if active else None
-        context = "bed" if self._in_bed else (f"seat:{self._seated_room}" if self._seated_room else room)
-
-        if kind == "motion":
-            if active and obs.device in self._reports_off:
-                self._moving[obs.device] = (at.t, room)
+        # One person: a sign of life in another room means nobody is in that bed or chair, whatever it says.
+        for what, (_, where) in list(self._occupied.items()):
+            if where != room:
+                del self._occupied[what]
+        if kind in OCCUPANCY:
+            if active and self.trust.trusted(obs.device):
+                self._occupied[kind] = (obs.device, room)
             elif not active:
-                self._reports_off.add(obs.device)
-                began = self._moving.pop(obs.device, None)
-                if began is not None:
-                    self._on_durations.setdefault(obs.device, deque(maxlen=200)).append(at.t - began[0])
+                self._occupied.pop(kind, None)
+            if kind == "bed":
+                out += self.night.bed(at, hour, active, self.trust.trusted(obs.device))
+        occupancy = "bed" if "bed" in self._occupied else ("seat" if "seat" in self._occupied else "")
+        context = context_key(obs.device, kind, int(active), occupancy, room)
+
         if kind == "motion" and active:
             self._recent_rooms.append((at.t, room))
             rooms = {r for t, r in self._recent_rooms if at.t - t <= VISITOR_WINDOW_S}
@@ -190,37 +195,15 @@ class HomeMonitor:
                 day.night_activity += 1
             if room == "kitchen":
                 day.kitchen_use += 1
-        self._last = _Last(at.t, at.local, room, context, obs.device, kind)
-        self._silence_from = None
+        self._last = _Last(at.t, at.local, room, context, obs.device, kind, entrance_door)
         return out
-
-    def _check_night_up(self, at: Stamp) -> list[Finding]:
-        """Out of bed at night for much longer than this person usually is."""
-        if self._up_since is None or self._up_raised or self._away_since is not None:
-            return []
-        up = at.t - self._up_since
-        seen = sorted(self.night_up)
-        limit = max(NIGHT_UP_FLOOR_S, 1.5 * seen[-1] + 600.0) if len(seen) >= 5 else NIGHT_UP_DEFAULT_S
-        if up <= limit:
-            return []
-        self._up_raised = True
-        room = self._last.room if self._last else None
-        return [self._finding("night_out_of_bed", self._night_severity(), at, "night_out_of_bed", room, {
-            "up_min": round(up / 60, 1), "limit_min": round(limit / 60, 1), "learned_from": len(seen),
-        })]
-
-    def _moving_limit(self, device: str) -> float:
-        seen = self._on_durations.get(device)
-        if not seen or len(seen) < 5:
-            return 30 * 60.0
-        return min(MOVING_STALE_S, max(600.0, 1.5 * max(seen)))
 
     def _note_rest(self, prev: _Last, at: Stamp, gap: float, day: Day) -> None:
         """A long silence that began in bed or in the evening and ended in the morning is a night's sleep."""
         start_h = _tod_min(prev.local) / 60.0
         evening = start_h >= 19 or start_h < 4
         wake_min = _tod_min(at.local)
-        if gap >= LONG_REST_S and (prev.context == "bed" or evening) and 4 * 60 <= wake_min < 13 * 60:
+        if gap >= LONG_REST_S and ("|bed" in prev.context or evening) and 4 * 60 <= wake_min < 13 * 60:
             day.wake_min = wake_min
             day.bed_min = _tod_min(prev.local)
             self.wake_times.append(wake_min)
@@ -230,73 +213,95 @@ class HomeMonitor:
     def _tick(self, at: Stamp) -> list[Finding]:
         out = self._roll_day(at)
         s = self.s
+        if self._prev_tick is not None and at.t > self._prev_tick:
+            self._step = min(MAX_STEP_S, at.t - self._prev_tick)
+        self._prev_tick = at.t
+        if at.t - self._trust_checked >= TRUST_CHECK_S:
+            self._trust_checked = at.t
+            for c in self.trust.tick(at.t):
+                if c.raised and c.type == "sensor_stuck":
+                    for what, (dev, _) in list(self._occupied.items()):
+                        if dev == c.device:
+                            del self._occupied[what]
+                out.append(self._trust_finding(c, at))
         if self._door_t is not None and at.t - self._door_t >= s.away_after_min * 60:
             self._away_since, self._door_t = self._door_t, None
-        if (self._night_door_t is not None and not self._night_door_raised
-                and at.t - self._night_door_t >= s.night_out_min * 60):
-            self._night_door_raised = True
-            room = self._last.room if self._last else "entrance"
-            out.append(self._finding("night_wandering", self._night_severity(), at, "night_wandering", room,
-                                     {"door_opened_min_ago": round((at.t - self._night_door_t) / 60, 1),
-                                      "limit_min": s.night_out_min}))
-        out += self._check_night_up(at)
-        if self._away_since is not None:
-            return out
+        out += self.night.tick(at, self._last.room if self._last else None, self._away_since is not None)
         last = self._last
-        if last is not None and self._moving:
-            latest = max(self._moving.values())
-            for dev, (since, _) in list(self._moving.items()):
-                if at.t - since > self._moving_limit(dev):
-                    # "Moving" for longer than this sensor ever is: it will not say when it
-                    # stops (or nobody is there to make it stop). Not a sign of life.
-                    del self._moving[dev]
-            if self._moving:
-                # Someone is moving right now: the silence starts when the last sensor stops.
-                room = max(self._moving.values())[1]
-                self._last = last = _Last(at.t, at.local, room, last.context, last.device, last.kind)
-                return out
-            # Count the silence from the last report of movement, not from when we stopped trusting it.
-            back = at.t - latest[0]
-            self._last = last = _Last(latest[0], at.local - back, latest[1], last.context, last.device, last.kind)
         if last is None:
-            if self._silence_from is None:
-                self._silence_from = at
             return out
         out += self._check_silence(last, at)
-        out += self._check_wake(last, at)
+        if self._away_since is None:
+            out += self._check_wake(last, at)
         return out
+
+    def _rails(self, context: str, hour: int, live: bool = True) -> tuple[float, float, float, bool]:
+        """(floor, ceiling, default, dwell) for a silence that began in ``context`` at ``hour``."""
+        s = self.s
+        occupied = "|bed" in context or "|seat" in context
+        if live and (self._away_since is not None or (self._last is not None and self._last.entrance_door)):
+            return s.inactivity_floor_min * 60, s.away_ceiling_min * 60, s.away_ceiling_min * 60, False
+        if room_of(context) in s.dwell_rooms and not occupied:
+            return s.dwell_floor_min * 60, s.dwell_ceiling_min * 60, 45 * 60.0, True
+        if "|bed" in context or s.is_night(hour):
+            return s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 10 * 3600.0, False
+        return s.inactivity_floor_min * 60, s.inactivity_ceiling_min * 60, 3 * 3600.0, False
+
+    def _daytime_silence(self, start_local: float, end_local: float) -> float:
+        """Seconds of [start, end] in the waking day: from the time no_wake is due to the night's start."""
+        s = self.s
+        day_from = max(float(s.night_end_hour * 60), self._wake_due[1] if self._wake_due else DEFAULT_WAKE_MIN)
+        total, t = 0.0, start_local
+        while t < end_local:
+            step_end = min(end_local, (t // 600 + 1) * 600)
+            tod = _tod_min(t)
+            if tod >= day_from and not s.is_night(tod / 60.0):
+                total += step_end - t
+            t = step_end
+        return total
 
     def _check_silence(self, last: _Last, at: Stamp) -> list[Finding]:
         if self._raised is not None:
             return []
         s = self.s
         silence = at.t - last.t
+        due = silence + self._step  # raise on the last tick before the limit is passed
+        floor, ceiling, default, dwell = self._rails(last.context, int(_tod_min(last.local) // 60))
+        if due <= min(floor, s.inactivity_ceiling_min * 60):
+            return []
         last_hour = int(_tod_min(last.local) // 60)
-        dwell = last.room in s.dwell_rooms and not self._in_bed
-        if dwell:
-            floor, ceiling, default = s.dwell_floor_min * 60, s.dwell_ceiling_min * 60, 45 * 60.0
-        elif last.context == "bed" or last.context.startswith("seat:") or s.is_night(last_hour):
-            floor, ceiling, default = s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 10 * 3600.0
-        else:
-            floor, ceiling, default = s.inactivity_floor_min * 60, s.inactivity_ceiling_min * 60, 3 * 3600.0
-        if silence <= floor:
-            return []
         limit = self.gaps.limit(last.context, last_hour, floor, ceiling, default)
-        if silence <= limit.seconds or s.is_quiet(_tod_min(at.local) / 60.0):
+        seconds, kind, why = limit.seconds, "room_dwell" if dwell else "inactivity", "learned limit"
+        if dwell and limit.learned and limit.long_ones >= MIN_LEAVES_ROOM:
+            # This home's history says the person usually leaves the room silently after this sensor.
+            raw = self.gaps.raw(last.context, last_hour)
+            if raw is not None and raw[0] > ceiling:
+                seconds, kind = min(s.inactivity_ceiling_min * 60, raw[0]), "inactivity"
+        hit = due > seconds
+        away = self._away_since is not None
+        bound = s.away_ceiling_min * 60 if away else s.inactivity_ceiling_min * 60
+        if not hit and due > bound:
+            # Whatever state is believed (asleep, seated, in bed by day), daytime silence is bounded.
+            start_local = at.local - silence
+            hit = self._daytime_silence(start_local, at.local + self._step) > bound
+            if hit:
+                seconds, why = bound, "daytime bound"
+        if not hit or s.is_quiet(_tod_min(at.local) / 60.0):
             return []
-        kind = "room_dwell" if dwell else "inactivity"
         self._raised = kind
         return [self._finding(kind, Severity.URGENT, at, INACTIVITY_KEY, last.room, {
-            "silent_min": round(silence / 60, 1), "limit_min": round(limit.seconds / 60, 1),
+            "silent_min": round(silence / 60, 1), "limit_min": round(seconds / 60, 1), "why": why,
             "learned_from": limit.samples, "learned": limit.learned, "last_sensor": last.device,
-            "last_context": last.context, "last_seen_local": datetime.fromtimestamp(last.local, UTC).strftime("%H:%M"),
+            "last_context": last.context.split("#", 1)[0], "band": band_of(last_hour), "away": away,
+            "last_seen_local": _hhmm(at.local - silence),
         })]
 
     def _check_wake(self, last: _Last, at: Stamp) -> list[Finding]:
         now_min = _tod_min(at.local)
         if self._wake_due is None or self._wake_due[0] != len(self.wake_times) + 1000 * self._day_number:
             learned = len(self.wake_times) >= MIN_WAKES
-            latest = float(np.percentile(list(self.wake_times), 90)) if learned else DEFAULT_WAKE_MIN
+            ws = sorted(self.wake_times)
+            latest = ws[min(len(ws) - 1, int(0.9 * len(ws)))] if learned else DEFAULT_WAKE_MIN
             self._wake_due = (len(self.wake_times) + 1000 * self._day_number, latest + self.s.wake_margin_min,
                               learned, latest)
         _, due, learned, latest = self._wake_due
@@ -305,9 +310,10 @@ class HomeMonitor:
         date = _date(at.local)
         if self._no_wake_raised == date:
             return []
-        # Still in the night's silence: nothing since before 04:00 today.
+        # Still in the night's silence: nothing since before 04:00 today, on today's clock
+        # (the last sign of life's own wall-clock stamp may predate a jump of the clock).
         midnight = at.local - now_min * 60
-        if last.local >= midnight + 4 * 3600:
+        if at.local - (at.t - last.t) >= midnight + 4 * 3600:
             return []
         self._no_wake_raised = date
         return [self._finding("no_wake", Severity.URGENT, at, f"no_wake:{date}", last.room, {
@@ -331,8 +337,10 @@ class HomeMonitor:
         return [self._finding("wellbeing", Severity.WELLBEING, at, f"wellbeing:{n['metric']}:{finished.date}", None,
                               {**n, "day": finished.date}) for n in notices]
 
-    def _night_severity(self) -> Severity:
-        return Severity.WELLBEING if self.s.night_door_severity == "wellbeing" else Severity.URGENT
+    def _trust_finding(self, c: Any, at: Stamp) -> Finding:
+        return Finding(type=c.type, severity=Severity.TECHNICAL, at=at, key=f"{c.type}:{c.device}", device=c.device,
+                       room=c.room, evidence=c.evidence,
+                       state=FindingState.RAISED if c.raised else FindingState.CLEARED)
 
     @staticmethod
     def _finding(kind: str, severity: Severity, at: Stamp, key: str, room: str | None, evidence: dict[str, Any],

@@ -21,6 +21,9 @@ class HomeSettings:
     night_out_min: float = 20.0
     wellbeing_notices: bool = True
     away_after_min: float = 10.0
+    # Out of the door and not back: after this long it is raised all the same (a collapse just
+    # inside the door looks like going out). Not in the config file yet: a safety rail.
+    away_ceiling_min: float = 600.0
 
     def is_night(self, hour: float) -> bool:
         s, e = self.night_start_hour, self.night_end_hour
