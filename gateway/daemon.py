@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
@@ -23,23 +24,26 @@ from typing import Any
 
 import structlog
 
-from detection.events import Stamp
+from detection.events import Finding, FindingState, Severity, Stamp
 from drivers.rflink import DeviceSpec, RflinkDriver
 from drivers.rflink.codec import Heard
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.clock import HubClock
-from gateway.config import Config, ConfigError, differences, merge, save_atomic, secret_paths, to_data
+from gateway.config import Config, ConfigError, differences, save_atomic, secret_paths, to_data, validate
 from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
 from gateway.pi_health import read_pi_health
 from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
+from gateway.platform_settings import platform_file_errors
+from gateway.remote import MAINTENANCE_KEY, PlatformCommands
 from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import OPEN_STATES, AlertRow, open_store
 from gateway.topics import Topics
 from gateway.uplink import Uplink, make_client
 from gateway.wearables import WearableDriver, wearable_driver
+from gateway.web.audit import changes
 
 log = structlog.get_logger("carehub.daemon")
 
@@ -91,19 +95,25 @@ class Hub:
         self._config_lock = asyncio.Lock()
         self._uplink_restart: asyncio.Task[None] | None = None
         self._pruned_day = -1
+        self.commands = PlatformCommands(self, self.state_dir)
+        # The config whose platform and site settings the running uplink uses: what a
+        # failed switch of broker settings goes back to.
+        self._uplink_config = cfg
+        self.platform_switch: dict[str, Any] | None = None  # the last switch's outcome, for the page
 
     # --- building -------------------------------------------------------------
 
-    def _make_uplink(self, cfg: Config) -> Uplink:
+    def _make_uplink(self, cfg: Config, *, standby: bool = False) -> Uplink:
         return Uplink(
-            cfg.platform, self.topics, self.store,
+            cfg.platform, Topics.for_site(cfg.platform.base_topic, cfg.site.id), self.store,
             client_id=cfg.platform.client_id or f"carehub-{cfg.site.id}",
             finalize=lambda p: finalize(p, boot_id=self.clock.boot_id,
                                         historical_after_s=self.config.alerts.historical_after_s),
             on_ack=self._on_ack,
             on_request=self.handle_request,
-            on_connect=self._publish_availability,
+            on_connect=self._uplink_connected,
             health=self.health,
+            standby=standby,
         )
 
     def _build_detectors(self, cfg: Config) -> list[Any]:
@@ -191,15 +201,19 @@ class Hub:
         self.notifier.stopping()
         if self._uplink_restart is not None:
             await asyncio.gather(self._uplink_restart, return_exceptions=True)
-        uplink_task = self._tasks.pop("uplink")
+        # The uplink last, so that what the others do while stopping can still leave; it
+        # may be missing (a switch of broker settings was under way), which must not stop
+        # the journal and the baselines from being saved.
+        uplink_task = self._tasks.pop("uplink", None)
         for task in self._tasks.values():
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self.pipeline.flush_journal()
         self.save_baselines()
         await self.uplink.stop()
-        uplink_task.cancel()
-        await asyncio.gather(uplink_task, return_exceptions=True)
+        if uplink_task is not None:
+            uplink_task.cancel()
+            await asyncio.gather(uplink_task, return_exceptions=True)
         self.store.close()
         log.info("hub.stopped")
         return 0
@@ -253,6 +267,12 @@ class Hub:
             state.online = online
         self.uplink.publish_state(self.topics.availability(device), b"online" if online else b"offline")
 
+    def _uplink_connected(self) -> None:
+        self._publish_availability()
+        # The broker may have lost what it accepted, or the platform's acknowledgement
+        # may have been lost while the hub was away: every open alert goes again.
+        self.policy.resend_open()
+
     def _publish_availability(self) -> None:
         for dev in self.registry.devices.values():
             self.uplink.publish_state(self.topics.availability(dev.id),
@@ -274,6 +294,8 @@ class Hub:
                     "version": __version__},
             "rflink": self.rflink.status() if self.rflink is not None else None,
             "ble": {"radio_problem": self.ble.radio_problem} if self.ble is not None else None,
+            "maintenance": self.maintenance(),
+            "platform_switch": self.platform_switch,
         }
 
     def health(self) -> dict[str, Any]:
@@ -311,6 +333,12 @@ class Hub:
 
     async def _apply_config(self, new: Config, actor: str) -> list[str]:
         old = self.config
+        if new.platform != old.platform:
+            # Checked before saving: a file that names an unreadable CA would otherwise be
+            # saved, and would cut the hub off at the next start.
+            errors = await asyncio.to_thread(platform_file_errors, new.platform)
+            if errors:
+                raise ConfigError(errors)
         await asyncio.to_thread(save_atomic, new, self.config_path)
         self.config = new
         changed = [path for path, _, _ in differences(to_data(old), to_data(new))]
@@ -352,24 +380,63 @@ class Hub:
         self._uplink_restart = asyncio.create_task(restart(), name="uplink-restart")
 
     async def _restart_uplink(self, new: Config) -> None:
-        """New broker settings: stop the old connection, start one with the new settings.
+        """New broker settings on trial: connected before the working connection is dropped.
 
-        Messages in flight stay in the outbox and are sent again by the new
-        connection (the platform de-duplicates by alert id), so nothing is lost.
+        The new client connects as a standby beside the old one; only once the broker
+        has accepted it does it replace the old one (messages in flight stay in the
+        outbox and are sent again by the new connection; the platform de-duplicates by
+        alert id). If it has not connected within ``platform.switch_timeout_s``, the
+        hub keeps the old connection, puts the old settings back in the file, audits
+        it and raises a technical alert, so that a typo on the page cannot cut a home
+        off from its care platform.
         """
-        running = "uplink" in self._tasks  # a test's hub that was never started is only rebuilt
-        if running:
+        if (new.platform, new.site.id) == (self._uplink_config.platform, self._uplink_config.site.id):
+            self._uplink_config = new
+            return  # already in use (a revert, or a change that was undone)
+        if "uplink" not in self._tasks:  # a test's hub that was never started is only rebuilt
+            self._use_uplink(self._make_uplink(new), new)
+            return
+        candidate = self._make_uplink(new, standby=True)
+        self._spawn("uplink-trial", candidate.run)
+        timeout = new.platform.switch_timeout_s
+        connected = candidate.problem is None and await candidate.wait_connected(timeout)
+        if connected:
             old_task = self._tasks.pop("uplink")
             await self.uplink.stop()
             old_task.cancel()
             await asyncio.gather(old_task, return_exceptions=True)
-        self.topics = Topics.for_site(new.platform.base_topic, new.site.id)
+            self._tasks["uplink"] = self._tasks.pop("uplink-trial")
+            self._use_uplink(candidate, new)
+            candidate.activate()
+            self.platform_switch = {"wall": time.time(), "result": "switched", "broker": candidate.broker}
+            log.info("uplink.switched", broker=candidate.broker)
+            self._on_finding(Finding(type="platform_settings_reverted", severity=Severity.TECHNICAL,
+                                     at=self.clock.now(), key="platform_switch", state=FindingState.CLEARED,
+                                     evidence={"reason": "new settings connected"}))
+            return
+        await self._stop_task("uplink-trial")
+        await candidate.stop()
+        reason = candidate.problem or f"no connection within {timeout:g} s"
+        self.platform_switch = {"wall": time.time(), "result": "reverted", "broker": candidate.broker,
+                                "kept": self.uplink.broker, "reason": reason}
+        log.error("uplink.switch_reverted", tried=candidate.broker, kept=self.uplink.broker, reason=reason)
+        data = to_data(self.config)
+        data["platform"], data["site"] = to_data(self._uplink_config.platform), to_data(self._uplink_config.site)
+        reverted = validate(data)
+        await self.apply_config(reverted, "hub (switch reverted)")
+        await asyncio.to_thread(self.commands.audit.record, "hub", "platform.reverted",
+                                changes(to_data(new), to_data(reverted), secret_paths()))
+        self._on_finding(Finding(type="platform_settings_reverted", severity=Severity.TECHNICAL,
+                                 at=self.clock.now(), key="platform_switch",
+                                 evidence={"tried": candidate.broker, "kept": self.uplink.broker,
+                                           "reason": reason}))
+
+    def _use_uplink(self, uplink: Uplink, cfg: Config) -> None:
+        self.uplink = uplink
+        self._uplink_config = cfg
+        self.topics = uplink.topics
         self.policy.topics = self.topics
-        self.policy.site = new.site.id  # alerts from now on name the new site
-        self.uplink = self._make_uplink(new)
-        if running:
-            self._spawn("uplink", self.uplink.run)
-            log.info("uplink.restarted", broker=self.uplink.broker)
+        self.policy.site = cfg.site.id  # alerts from now on name the new site
 
     # --- for the technician's page ----------------------------------------------
 
@@ -411,26 +478,25 @@ class Hub:
 
     async def handle_request(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         """Remote commands from the platform (``request/<cmd>`` -> ``response/<cmd>``)."""
-        if command == "ping":
-            return {"pong": True, "uptime_s": round(self.clock.uptime_s(), 1)}
-        if command == "status":
-            return self.status()
-        if command == "test_alarm":
-            return {"alert_id": await self.send_test_alarm("platform")}
-        if command == "get_config":
-            return {"config": _redact(to_data(self.config), secret_paths())}
-        if command == "set_config":
-            changes = body.get("changes")
-            if not isinstance(changes, dict):
-                raise ValueError("set_config needs a 'changes' object")
-            try:
-                new = merge(self.config, changes)
-            except ConfigError as exc:
-                return {"applied": False, "errors": [
-                    {"path": e.path, "value": repr(e.value), "allowed": e.allowed} for e in exc.errors]}
-            restart = await self.apply_config(new, "platform")
-            return {"applied": True, "restart_required": restart}
-        raise ValueError(f"unknown command {command[:64]!r}")
+        return await self.commands.handle(command, body)
+
+    def uptime_s(self) -> float:
+        return self.clock.uptime_s()
+
+    def set_maintenance(self, entry: dict[str, Any] | None) -> None:
+        """Record (or with None, end) a maintenance change from the platform; the page shows it."""
+        if entry is None:
+            self.store.kv_delete(MAINTENANCE_KEY)
+        else:
+            self.store.kv_set(MAINTENANCE_KEY, json.dumps(entry))
+        log.warning("platform.maintenance", entry=entry)
+
+    def maintenance(self) -> dict[str, Any] | None:
+        raw = self.store.kv_get(MAINTENANCE_KEY)
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
 
 
 PROBE_NO_CONNECT = "could not connect"
@@ -481,13 +547,6 @@ def _device_states(cfg: Config) -> list[DeviceState]:
 
 def _rflink_specs(cfg: Config) -> list[DeviceSpec]:
     return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
-
-
-def _redact(data: Any, secrets: set[str], prefix: str = "") -> Any:
-    if isinstance(data, dict):
-        return {k: ("***" if f"{prefix}{k}" in secrets and v else _redact(v, secrets, f"{prefix}{k}."))
-                for k, v in data.items()}
-    return data
 
 
 async def run_hub(cfg: Config, config_path: Path) -> int:

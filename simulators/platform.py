@@ -2,8 +2,13 @@
 
 Modes exercise the hub's escalation: ``ack`` acknowledges at once, ``ignore``
 never does, ``late`` acknowledges after a delay, ``level`` acknowledges only
-once the alert has been escalated to a given level. Everything received is
-kept (``alerts``, ``statuses``, ``health``) and can be printed as it arrives.
+once the alert has been escalated to a given level, ``every`` acknowledges
+every open message (after ``delay_s``), repeats of an alert it already acknowledged too
+(a platform that de-duplicates by id and answers each copy, as the fault tests
+need when an acknowledgement was lost with a crashed broker). Everything
+received is kept (``alerts``, ``statuses``, ``health``, and each
+acknowledgement in ``acks``) and can be printed as it arrives. ``persistent``
+keeps a broker session, so the broker queues alerts while it is away.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 
 @dataclass
@@ -41,9 +48,10 @@ class PlatformEmulator:
         delay_s: float = 0.0,
         ack_level: int = 1,
         printer: Callable[[str], None] | None = None,
+        persistent: bool = False,
     ) -> None:
-        if mode not in ("ack", "ignore", "late", "level"):
-            raise ValueError(f"mode {mode!r}: one of ack, ignore, late, level")
+        if mode not in ("ack", "ignore", "late", "level", "every"):
+            raise ValueError(f"mode {mode!r}: one of ack, ignore, late, level, every")
         self.mode = mode
         self.delay_s = delay_s
         self.ack_level = ack_level
@@ -54,16 +62,24 @@ class PlatformEmulator:
         self.health: list[dict[str, Any]] = []
         self.other: list[Received] = []
         self.acked: set[str] = set()
+        self.acks: list[tuple[str, int, float]] = []  # (alert id, level acknowledged, monotonic time)
         self._cond = threading.Condition()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"platform-emulator-{id(self)}",
-                                   protocol=mqtt.MQTTv5)
+        self.persistent = persistent
+        client_id = "platform-emulator" if persistent else f"platform-emulator-{id(self)}"
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._host, self._port = host, port
         self._connected = threading.Event()
 
     def start(self) -> PlatformEmulator:
-        self._client.connect(self._host, self._port, keepalive=30)
+        props = None
+        if self.persistent:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 3600
+        self._client.connect(self._host, self._port, keepalive=30, clean_start=not self.persistent,
+                             properties=props)
         self._client.loop_start()
         if not self._connected.wait(10):
             raise RuntimeError("platform emulator could not connect to the broker")
@@ -88,7 +104,7 @@ class PlatformEmulator:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         rec = Received(msg.topic, bytes(msg.payload), bool(msg.retain))
         parts = msg.topic.split("/")
-        kind = parts[-1]
+        kind = "response" if len(parts) > 1 and parts[-2] == "response" else parts[-1]
         with self._cond:
             if kind == "alert":
                 alert = rec.json()
@@ -110,11 +126,13 @@ class PlatformEmulator:
             self._cond.notify_all()
 
     def _maybe_ack(self, topic: str, alert: dict[str, Any]) -> None:
-        if alert.get("state") != "open" or alert["id"] in self.acked or self.mode == "ignore":
+        if alert.get("state") != "open" or self.mode == "ignore":
+            return
+        if alert["id"] in self.acked and self.mode != "every":
             return
         if self.mode == "level" and alert.get("level", 0) < self.ack_level:
             return
-        delay = self.delay_s if self.mode == "late" else 0.0
+        delay = self.delay_s if self.mode in ("late", "every") else 0.0
         if delay > 0:
             threading.Timer(delay, self.ack, args=(topic, alert["id"])).start()
         else:
@@ -123,6 +141,8 @@ class PlatformEmulator:
     def ack(self, alert_topic: str, alert_id: str, by: str = "platform-emulator") -> None:
         self.acked.add(alert_id)
         self._client.publish(f"{alert_topic}/{alert_id}/ack", json.dumps({"by": by}), qos=1)
+        level = max((a.get("level", 0) for a in self.alerts if a["id"] == alert_id), default=0)
+        self.acks.append((alert_id, level, time.monotonic()))
         self._say(f"platform -> ack {alert_id[:8]}")
 
     def request(self, site: str, command: str, body: dict[str, Any]) -> None:

@@ -19,6 +19,12 @@ from typing import Any, Literal
 
 ROOM_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# A DNS name or an IPv4/IPv6 literal: nothing a URL, a space or a port could hide in.
+HOST_PATTERN = r"^(\[?[0-9A-Fa-f:.]+\]?|[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?)$"
+# MQTT topic levels without wildcards (+, #), empty levels or a leading $ (broker-internal).
+TOPIC_PATTERN = r"^[A-Za-z0-9_.-]{1,64}(/[A-Za-z0-9_.-]{1,64}){0,7}$"
+CLIENT_ID_PATTERN = r"^$|^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+TLS_PORT = 8883
 
 
 def opt(
@@ -54,21 +60,25 @@ class SiteConfig:
 
 @dataclass(frozen=True)
 class PlatformConfig:
-    host: str = opt("127.0.0.1", help="MQTT broker host name or address")
-    port: int = opt(1883, help="MQTT broker port", min=1, max=65535)
+    host: str = opt("127.0.0.1", help="MQTT broker host name or address", pattern=HOST_PATTERN)
+    port: int = opt(1883, help="MQTT broker port (default 8883 with TLS)", min=1, max=65535)
     protocol: Literal["3.1.1", "5"] = opt("5", help="MQTT protocol version")
-    client_id: str = opt("", help="MQTT client id (default: carehub-<site id>)")
+    client_id: str = opt("", help="MQTT client id (default: carehub-<site id>)", pattern=CLIENT_ID_PATTERN)
     username: str = opt("", help="Broker user name (empty: none)")
     password: str = opt("", help="Broker password", secret=True)
-    tls: bool = opt(False, help="Connect with TLS")
+    tls: bool = opt(False, help="Connect with TLS (default: on for any broker that is not on this machine)")
     ca_file: str = opt("", help="CA certificate file (PEM) for TLS; empty: system CAs")
     cert_file: str = opt("", help="Client certificate (PEM) for mutual TLS")
     key_file: str = opt("", help="Client private key (PEM) for mutual TLS")
-    base_topic: str = opt("carehub/v1", help="Topic prefix; the site id is appended")
+    base_topic: str = opt("carehub/v1", help="Topic prefix; the site id is appended", pattern=TOPIC_PATTERN)
     keepalive_s: int = opt(30, help="MQTT keepalive", min=5, max=3600, unit="s")
     health_interval_s: float = opt(60.0, help="Period of health messages", min=5, max=3600, unit="s")
     reconnect_min_s: float = opt(1.0, help="First reconnect delay", min=0.1, max=60, unit="s")
     reconnect_max_s: float = opt(60.0, help="Longest reconnect delay", min=1, max=3600, unit="s")
+    switch_timeout_s: float = opt(
+        60.0, help="New broker settings that have not connected within this time are undone and the "
+        "previous ones kept", min=5, max=600, unit="s",
+    )
 
 
 @dataclass(frozen=True)
@@ -471,9 +481,39 @@ def is_lan_address(text: str) -> bool:
     return addr.is_loopback or addr.is_private or addr.is_link_local
 
 
+def _platform_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """TLS on 8883 unless asked otherwise, where the broker is not on this machine.
+
+    Credentials and alerts must not cross a network in the clear by default; a
+    broker on loopback (the demo, a local bridge) keeps the plain defaults.
+    """
+    platform = data.get("platform")
+    if not isinstance(platform, dict) or not isinstance(platform.get("host"), str):
+        return data
+    if "tls" in platform and "port" in platform:
+        return data
+    platform = dict(platform)
+    if "tls" not in platform and not _loopback_host(platform["host"]):
+        platform["tls"] = True
+    if "port" not in platform and platform.get("tls") is True:
+        platform["port"] = TLS_PORT
+    return {**data, "platform": platform}
+
+
+def _loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def validate(data: dict[str, Any]) -> Config:
     """Build a Config from plain data (parsed TOML, a form, a command), or raise ConfigError."""
     errors: list[FieldError] = []
+    if isinstance(data, dict):
+        data = _platform_defaults(data)
     cfg = _build(Config, data, "", errors)
     if cfg is not None:
         _check_cross_field(cfg, errors)
