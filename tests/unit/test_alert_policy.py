@@ -234,3 +234,63 @@ def test_cancel_action_on_a_wearable_cancels_its_pending_fall(env):
         policy.on_finding(f)
     (msg,) = messages(store)
     assert msg["state"] == "cancelled" and msg["evidence"]["cancel_reason"] == "button"
+
+
+def test_sequence_numbers_strictly_increase_across_a_storage_failure_and_recovery(tmp_path):
+    """The review saw seq 1, 2, 2: the number sent from memory was handed out again once the disk was back."""
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock()
+    sent: list[bytes] = []
+    policy = AlertPolicy(store, AlertConfig(), "site", Topics.for_site("carehub/v1", "site"), clock,  # type: ignore[arg-type]
+                         wake_uplink=lambda: None, fallback_publish=lambda t, p: sent.append(p))
+    policy.resume()
+    policy.on_finding(help_press(clock, "a"))
+    store._db.execute("PRAGMA query_only=ON")
+    policy.on_finding(help_press(clock, "b"))
+    store._db.execute("PRAGMA query_only=OFF")
+    policy.on_finding(help_press(clock, "c"))
+    seqs = [m["seq"] for m in messages(store)] + [json.loads(p)["seq"] for p in sent]
+    assert sorted(seqs) == [1, 2, 3] and len(set(seqs)) == 3, seqs
+    store.close()
+    # ...and across a restart, and a damaged database set aside: never a number again.
+    again = Store(tmp_path / "s.db")
+    assert again.next_seq() == 4
+    again.close()
+    (tmp_path / "s.db").write_bytes(b"garbage" * 1000)
+    (tmp_path / "s.db-wal").unlink(missing_ok=True)
+    from gateway.store import open_store
+
+    fresh, damaged = open_store(tmp_path / "s.db")
+    assert damaged is not None
+    assert fresh.next_seq() > 4
+
+
+def test_a_restart_keeps_the_escalation_countdown(tmp_path):
+    store = Store(tmp_path / "s.db")
+    clock = FakeClock()
+    cfg = AlertConfig(ack_timeout_s=60)
+    topics = Topics.for_site("carehub/v1", "site")
+    policy = AlertPolicy(store, cfg, "site", topics, clock, wake_uplink=lambda: None)  # type: ignore[arg-type]
+    policy.resume()
+    policy.on_finding(help_press(clock))
+    (row,) = store.alerts(["open"])
+    # 50 s later (by the wall clock) the hub restarts; its monotonic clock starts again.
+    store.update_alert(row.id, last_sent_wall=row.last_sent_wall - 50)
+    clock2 = FakeClock()
+    clock2.t = 5.0
+    again = AlertPolicy(store, cfg, "site", topics, clock2, wake_uplink=lambda: None)  # type: ignore[arg-type]
+    again.resume()
+    clock2.t += 11  # 61 s since the last send: escalates now, not 60 s after the restart
+    again.tick()
+    assert store.get_alert(row.id).level == 1  # type: ignore[union-attr]
+
+
+def test_open_alerts_are_re_sent_on_connect_unless_one_is_still_waiting(env):
+    policy, store, clock = env
+    policy.on_finding(help_press(clock))
+    assert policy.resend_open() == 0  # its first message has not left yet
+    for r in store.outbox():
+        store.outbox_done(r.msg_id)
+    assert policy.resend_open() == 1
+    (msg,) = messages(store)
+    assert msg["state"] == "open" and msg["level"] == 0 and msg["note"] == "re-sent on connect"
