@@ -162,11 +162,30 @@ def open_store(path: str | Path) -> tuple[Store, StoreCorrupt | None]:
     return fresh, StoreCorrupt(quarantined, reason)
 
 
+def _private_file(path: str) -> None:
+    """The database holds a person's alerts and daily life: owner only (0600), whatever the umask.
+
+    SQLite gives its -wal and -shm files the database file's mode, so setting it here,
+    before SQLite opens the file, covers all three.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):  # left by an earlier run under another umask
+        try:
+            os.chmod(path + suffix, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(self.path)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so that an alert and
         # its outbox row are one atomic, durable step.
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

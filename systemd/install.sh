@@ -7,6 +7,8 @@
 #
 #   --prefix DIR   install below DIR instead of / (no user, no systemctl, no udevadm:
 #                  for packaging and for the tests)
+#   --group NAME   the service's group, which may write the config directory (default carehub;
+#                  with --prefix the directory is given to it only when this is set, as root)
 #
 # Environment: PIP_INSTALL_ARGS adds arguments to the pip install of carehub.
 set -euo pipefail
@@ -15,12 +17,15 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=""
 ACTION=install
 PURGE=0
+GROUP=carehub
+GROUP_SET=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --uninstall) ACTION=uninstall ;;
         --purge) PURGE=1 ;;
         --prefix) PREFIX=$(realpath -m "$2"); shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --group) GROUP="$2"; GROUP_SET=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -49,6 +54,7 @@ install_carehub() {
             useradd --system --user-group --home-dir /var/lib/carehub --shell /usr/sbin/nologin carehub
             say "created user carehub"
         fi
+        GROUP=carehub
         for group in dialout bluetooth; do
             if getent group "$group" >/dev/null; then usermod -a -G "$group" carehub; fi
         done
@@ -65,15 +71,24 @@ install_carehub() {
     install -d -m 0755 "$OPT/src"
     cp -r "$SRC/docs" "$SRC/config" "$OPT/src/"
 
-    install -d -m 0750 "$ETC"
+    # The page and the platform's set_config save the config atomically (a temporary file
+    # beside it, then rename), so the service's group may write the directory: 0770, and the
+    # file 0660 (docs/systemd.md, "Who may change the configuration"). Others get nothing:
+    # the file holds the broker password.
+    install -d -m 0770 "$ETC"
+    chmod 0770 "$ETC"  # an upgrade from the read-only 0750 layout
     if [ ! -f "$ETC/carehub.toml" ]; then
-        install -m 0640 "$SRC/config/carehub.example.toml" "$ETC/carehub.toml"
+        install -m 0660 "$SRC/config/carehub.example.toml" "$ETC/carehub.toml"
         say "wrote $ETC/carehub.toml from the example: edit it, then: carehub config check --config $ETC/carehub.toml"
     else
+        chmod 0660 "$ETC/carehub.toml"
         say "kept the existing $ETC/carehub.toml"
     fi
+    if [ "$SYSTEM" -eq 1 ] || { [ "$GROUP_SET" -eq 1 ] && [ "$(id -u)" -eq 0 ]; }; then
+        chown root:"$GROUP" "$ETC"
+        find "$ETC" -mindepth 1 -maxdepth 1 -type f -name 'carehub.toml*' -exec chown root:"$GROUP" {} +
+    fi
     if [ "$SYSTEM" -eq 1 ]; then
-        chown -R root:carehub "$ETC"
         ln -sf "$OPT/venv/bin/carehub" /usr/local/bin/carehub
     fi
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -51,6 +52,30 @@ class _ExceptionOnOneLine(logging.Filter):
 
 
 logging.getLogger("serial_asyncio_fast").addFilter(_ExceptionOnOneLine())
+
+
+BAD_LINE_LOG_S = 60.0
+
+
+class _OncePerInterval:
+    """A noisy radio can send garbage many times a second: each kind of bad line is counted
+    always and logged once per interval, with how many were not logged since."""
+
+    def __init__(self, interval_s: float = BAD_LINE_LOG_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._quiet: Counter[str] = Counter()
+
+    def due(self, kind: str) -> int | None:
+        """The number suppressed since the last line when ``kind`` may be logged now, else None."""
+        now = self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval_s:
+            self._quiet[kind] += 1
+            return None
+        self._last[kind] = now
+        return self._quiet.pop(kind, 0)
 
 
 class _LineProtocol(asyncio.Protocol):
@@ -103,6 +128,7 @@ class RflinkDriver:
         self._repeats = RepeatFilter()
         self._pong = asyncio.Event()
         self.counters: Counter[str] = Counter()
+        self._bad_log = _OncePerInterval()
         self.connected = False
         self.banner: dict[str, str] = {}
 
@@ -177,15 +203,20 @@ class RflinkDriver:
         try:
             decoded = decode_line(raw, at, self._table)
         except Exception:  # the parser is third-party: no line may stop the hub
-            log.exception("rflink.decode_crashed", line=raw[:120].decode("latin-1"))
+            self.counters["decode_crashed"] += 1
+            if self._bad_log.due("decode_crashed") is not None:
+                log.exception("rflink.decode_crashed", line=raw[:120].decode("latin-1"),
+                              count=self.counters["decode_crashed"])
             decoded = Decoded(problem=Problem.MALFORMED)
         if decoded.problem is not None:
             self.counters[decoded.problem.value] += 1
             if decoded.problem is not Problem.UNKNOWN_DEVICE:
-                log.warning(
-                    "rflink.bad_line", problem=decoded.problem.value,
-                    line=raw[:120].decode("latin-1"), count=self.counters[decoded.problem.value],
-                )
+                suppressed = self._bad_log.due(decoded.problem.value)
+                if suppressed is not None:
+                    log.warning(
+                        "rflink.bad_line", problem=decoded.problem.value, line=raw[:120].decode("latin-1"),
+                        count=self.counters[decoded.problem.value], suppressed=suppressed,
+                    )
         if decoded.info:
             if decoded.info.get("ping") == "pong":
                 self._pong.set()

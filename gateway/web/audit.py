@@ -62,24 +62,32 @@ class AuditLog:
             os.close(fd)
 
     def recent(self, limit: int = 30) -> list[dict[str, Any]]:
-        """The newest ``limit`` entries, newest first, from the last ``TAIL_BYTES`` of the file (blocking I/O)."""
-        try:
-            with self.path.open("rb") as f:
-                size = f.seek(0, os.SEEK_END)
-                start = max(0, size - TAIL_BYTES)
-                f.seek(start)
-                data = f.read(TAIL_BYTES)
-        except OSError:
-            return []
-        lines = data.decode("utf-8", errors="replace").splitlines()
-        if start > 0 and lines:
-            lines = lines[1:]  # cut in the middle by the start of the window
-        out = []
-        for line in reversed(lines):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue  # a line cut by a power failure
-            if len(out) >= limit:
-                break
+        """The newest ``limit`` entries, newest first, from the ends of the file and the one before it
+        (at most ``TAIL_BYTES`` each; blocking I/O, called in a thread)."""
+        out = _tail_entries(self.path, limit)
+        if len(out) < limit:  # just rotated: the newest history is in the previous file
+            out += _tail_entries(self.path.with_name(AUDIT_FILE + ".1"), limit - len(out))
         return out
+
+
+def _tail_entries(path: Path, limit: int) -> list[dict[str, Any]]:
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = max(0, size - TAIL_BYTES)
+            f.seek(start)
+            data = f.read(TAIL_BYTES)
+    except OSError:
+        return []
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if start > 0 and lines:
+        lines = lines[1:]  # cut in the middle by the start of the window
+    out: list[dict[str, Any]] = []
+    for line in reversed(lines):
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut by a power failure
+        if len(out) >= limit:
+            break
+    return out

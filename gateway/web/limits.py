@@ -104,9 +104,15 @@ def open_descriptors() -> int | None:
         return None
 
 
+# paho-mqtt waits on the broker's socket with select(), which cannot watch a descriptor numbered
+# 1024 or above: however high the process's limit (LimitNOFILE), the page keeps the count below it.
+SELECT_LIMIT = 1024
+
+
 def descriptor_limit() -> int:
+    """The number of open descriptors the page must stay clear of."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+    return min(SELECT_LIMIT, soft) if soft != resource.RLIM_INFINITY else SELECT_LIMIT
 
 
 @dataclass(frozen=True)
