@@ -114,14 +114,16 @@ def check_bluetooth(cfg: Config) -> Check:
 
 
 def check_broker(cfg: Config, timeout: float) -> list[Check]:
+    from gateway.config.schema import is_loopback_host
     from gateway.daemon import probe_broker
+    from gateway.platform_settings import platform_file_errors
 
     p = cfg.platform
-    out = []
-    for key in ("ca_file", "cert_file", "key_file"):
-        path = getattr(p, key)
-        if p.tls and path and not os.access(path, os.R_OK):
-            out.append(Check("tls", "FAIL", f"platform.{key} {path} is missing or not readable"))
+    out = [Check("tls", "FAIL", f"{e.path} {e.value}: not {e.allowed}") for e in platform_file_errors(p)]
+    if not p.tls and not is_loopback_host(p.host):
+        # Alerts, the person's whereabouts and the broker password would cross the network in the clear.
+        out.append(Check("tls", "FAIL", f"plaintext MQTT to {p.host}, a broker on another machine: "
+                         "set platform.tls = true (port 8883) and platform.ca_file"))
     if any(c.level == "FAIL" for c in out):
         return out
     ok, text = asyncio.run(probe_broker(p, timeout))

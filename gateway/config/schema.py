@@ -493,14 +493,14 @@ def _platform_defaults(data: dict[str, Any]) -> dict[str, Any]:
     if "tls" in platform and "port" in platform:
         return data
     platform = dict(platform)
-    if "tls" not in platform and not _loopback_host(platform["host"]):
+    if "tls" not in platform and not is_loopback_host(platform["host"]):
         platform["tls"] = True
     if "port" not in platform and platform.get("tls") is True:
         platform["port"] = TLS_PORT
     return {**data, "platform": platform}
 
 
-def _loopback_host(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:

@@ -130,6 +130,10 @@ def test_doctor(tmp_path, mosquitto):
     assert bad.returncode == 1
     assert re.search(r"^FAIL\s+broker", bad.stdout, re.M)
     assert re.search(r"^FAIL\s+rflink.*does not exist", bad.stdout, re.M)
+    cfg["platform"].update({"host": "192.0.2.10", "port": 1883, "tls": False})  # plaintext across a network
+    path.write_text(tomli_w.dumps(cfg))
+    plain = run(path)
+    assert plain.returncode == 1 and re.search(r"^FAIL\s+tls\s+plaintext MQTT to 192.0.2.10", plain.stdout, re.M)
     path.write_text("[platform]\nport = 'x'\n")
     broken = run(path)
     assert broken.returncode == 1 and "platform.port = 'x'" in broken.stdout
