@@ -137,3 +137,66 @@ def test_doctor(tmp_path, mosquitto):
     path.write_text("[platform]\nport = 'x'\n")
     broken = run(path)
     assert broken.returncode == 1 and "platform.port = 'x'" in broken.stdout
+
+
+# Run as root, then as the service user: loads the installed config, changes one setting the page
+# can change, and saves it the way the page and set_config do (gateway.config.save_atomic).
+_SAVE_AS_SERVICE_USER = """
+import os, sys
+from gateway.config import load, merge, save_atomic
+uid, gid, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+os.setgroups([gid]); os.setgid(gid); os.setuid(uid)
+os.umask(0o027)  # the unit's UMask
+cfg = load(path)
+save_atomic(merge(cfg, {"alerts": {"ack_timeout_s": 300.0}}), path)
+print("saved as", os.getuid())
+"""
+
+
+def test_the_service_user_can_save_the_installed_config(tmp_path):
+    """Under the install script's layout (and the unit's ConfigurationDirectoryMode), the service
+    user saves the config atomically: a temporary file beside it, a .bak, a rename."""
+    import grp
+    import pwd
+    import tempfile
+    import tomllib
+
+    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    user, group = pwd.getpwnam("nobody"), grp.getgrnam("nogroup")  # stand-ins for carehub:carehub
+    # A prefix the service user can reach (pytest's own tmp_path is private to root).
+    prefix = tempfile.mkdtemp(prefix="carehub-install-", dir="/tmp")
+    try:
+        os.chmod(prefix, 0o755)
+        env = {**os.environ, "PIP_INSTALL_ARGS": "--no-deps"}
+        proc = subprocess.run([*as_root, str(REPO / "systemd" / "install.sh"), "--prefix", prefix,
+                               "--group", group.gr_name], capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        etc = os.path.join(prefix, "etc", "carehub")
+        cfg = os.path.join(etc, "carehub.toml")
+        st_dir, st_file = os.stat(etc), os.stat(cfg)
+        assert (st_dir.st_uid, st_dir.st_gid, stat_mode(st_dir)) == (0, group.gr_gid, 0o770)
+        assert (st_file.st_uid, st_file.st_gid, stat_mode(st_file)) == (0, group.gr_gid, 0o660)
+        # systemd applies ConfigurationDirectoryMode at every start: it must agree with the script.
+        assert re.search(r"^ConfigurationDirectoryMode=0770$", UNIT.read_text(), re.M)
+        assert re.search(r"^ReadWritePaths=/etc/carehub$", UNIT.read_text(), re.M)
+        saved = subprocess.run([*as_root, sys.executable, "-c", _SAVE_AS_SERVICE_USER, str(user.pw_uid),
+                                str(group.gr_gid), cfg], capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert saved.returncode == 0, saved.stderr
+        assert f"saved as {user.pw_uid}" in saved.stdout
+        with open(cfg, "rb") as f:
+            assert tomllib.load(f)["alerts"]["ack_timeout_s"] == 300.0
+        assert os.path.exists(cfg + ".bak")
+        assert not [n for n in os.listdir(etc) if ".tmp-" in n], "no temporary file left behind"
+        # Others get nothing: the file holds the broker password.
+        assert stat_mode(os.stat(cfg)) & 0o007 == 0
+        # Running the installer again (an upgrade) keeps the saved settings and the layout.
+        again = subprocess.run([*as_root, str(REPO / "systemd" / "install.sh"), "--prefix", prefix,
+                                "--group", group.gr_name], capture_output=True, text=True, env=env, timeout=600)
+        assert again.returncode == 0 and "kept the existing" in again.stdout
+        assert stat_mode(os.stat(etc)) == 0o770 and os.stat(cfg).st_gid == group.gr_gid
+    finally:
+        subprocess.run([*as_root, "rm", "-rf", prefix], check=False)
+
+
+def stat_mode(st: os.stat_result) -> int:
+    return st.st_mode & 0o7777
