@@ -194,3 +194,16 @@ def test_sequence_numbers_never_repeat_across_a_replaced_database(tmp_path, mosq
     assert platform.wait_for(lambda p: len(p.alerts_of("help_call")) == 2, timeout=10), hub.tail()
     seqs = [a["seq"] for a in platform.alerts_of("help_call")]
     assert seqs[1] > seqs[0], seqs
+
+
+def test_a_missing_ca_file_does_not_stop_the_hub_or_blame_storage(tmp_path, mosquitto, rflink, daemon_factory):
+    """tls = true with a CA file that is gone: the hub runs, says what is wrong, keeps every alert."""
+    cfg = hub_config(tmp_path, mosquitto.port, rflink.link,
+                     platform={"tls": True, "ca_file": str(tmp_path / "gone-ca.pem")})
+    hub = daemon_factory(cfg).start()
+    ev = hub.wait_event("uplink.settings_unusable")
+    assert "platform.ca_file" in ev["error"] and ev["level"] == "critical"
+    rflink.frame(CODES["sos-bed"], "ON")
+    hub.wait_event("alert.stored")
+    assert hub.stop() == 0, hub.tail()
+    assert hub.find("hub.stopped"), "the journal and baselines were not saved on the way down"
