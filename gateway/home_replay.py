@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,9 +20,11 @@ from typing import Any
 
 from detection.events import Contact, Detector, Finding, FindingState, Motion, Observation, Stamp, Tick
 from gateway.config import Config
-from gateway.config.schema import RflinkDevice
+from gateway.config.schema import ID_PATTERN, ROOM_PATTERN, RflinkDevice
 from gateway.detectors import build_detectors
 
+ID_RE = re.compile(ID_PATTERN)
+ROOM_RE = re.compile(ROOM_PATTERN)
 TICK_S = 30.0  # the daemon's tick (gateway/daemon.py)
 REPORTED = ("emergency", "urgent", "wellbeing", "technical")
 _KIND_TO_DEVICE = {"motion": "pir", "door": "door", "bed": "bed", "seat": "seat", "toilet_flush": "toilet_flush",
@@ -72,18 +75,29 @@ def home_config(folder: Path, events: list[Event], base: Config) -> Config:
     for e in events:
         sensors.setdefault(e.sensor, (e.room, e.kind))
     devices = [
-        RflinkDevice(id=f"s{i}", protocol="replay", address=f"{i + 1:x}", kind=_KIND_TO_DEVICE.get(kind, "other"),  # type: ignore[arg-type]
-                     room=room if room.isidentifier() else "other", name=sid)
+        RflinkDevice(id=device_id(sid), protocol="replay", address=f"{i + 1:x}",
+                     kind=_KIND_TO_DEVICE.get(kind, "other"),  # type: ignore[arg-type]
+                     room=room if ROOM_RE.match(room) else "other", name=sid)
         for i, (sid, (room, kind)) in enumerate(sorted(sensors.items()))
     ]
     return replace(base, devices=devices)
 
 
+def device_id(sensor: str) -> str:
+    """The log's sensor name as a device id, so that supervision and the detectors speak of the same
+    device as the observations do (a name the config would refuse keeps its characters that it allows)."""
+    if ID_RE.match(sensor):
+        return sensor
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", sensor).lstrip("_.-")[:64]
+    return cleaned or "sensor"
+
+
 def observation(e: Event) -> Observation:
     at = Stamp(e.local, e.local)
+    device = device_id(e.sensor)
     if e.kind == "motion":
-        return Motion(device=e.sensor, at=at, room=e.room, active=bool(e.state))
-    return Contact(device=e.sensor, at=at, room=e.room, kind=e.kind, active=bool(e.state))
+        return Motion(device=device, at=at, room=e.room, active=bool(e.state))
+    return Contact(device=device, at=at, room=e.room, kind=e.kind, active=bool(e.state))
 
 
 def timeline(events: list[Event], until: float) -> Iterator[Observation]:

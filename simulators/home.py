@@ -7,6 +7,15 @@ two at night. Sensors: a PIR per room (interval-style: 1 when movement starts,
 0 when it ends), bed and seat pressure, toilet flush, fridge, entrance door.
 Injections: a collapse (all events stop), a fall in the bathroom, a missed
 morning (stays in bed until noon), restless nights.
+
+Kinds of home (``KINDS``), so that development meets what unseen homes show:
+``standard`` (the sensors above), ``motion`` (a PIR in every room that only
+says "movement", with a hold time, and the front door; no mats), ``contacts``
+(doors of every room, cupboards, fridge and flush; no motion sensor),
+``mats`` (PIRs with bed and seat mats) and ``stuck`` (as ``mats``, but a bed
+mat that now and then stays "occupied" for days and a seat that sticks for
+hours). Every kind has naps in the armchair and in bed, long television
+evenings with hardly a movement, and visitors.
 """
 
 from __future__ import annotations
@@ -23,7 +32,20 @@ SENSORS = {
     "pir_kitchen": ("kitchen", "motion"), "pir_living": ("living", "motion"),
     "pir_hall": ("entrance", "motion"), "bed": ("bedroom", "bed"), "seat": ("living", "seat"),
     "toilet": ("bathroom", "toilet_flush"), "fridge": ("kitchen", "fridge"), "door": ("entrance", "door"),
+    "door_bathroom": ("bathroom", "door"), "door_bedroom": ("bedroom", "door"), "door_kitchen": ("kitchen", "door"),
+    "cupboard": ("kitchen", "cabinet"), "cabinet_bathroom": ("bathroom", "cabinet"),
 }
+KINDS = ("standard", "motion", "contacts", "mats", "stuck")
+_KIND_SENSORS = {
+    "standard": {"pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living", "pir_hall", "bed", "seat", "toilet",
+                 "fridge", "door"},
+    "motion": {"pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living", "pir_hall", "door"},
+    "contacts": {"door", "door_bathroom", "door_bedroom", "door_kitchen", "cupboard", "cabinet_bathroom", "toilet",
+                 "fridge"},
+    "mats": {"pir_bathroom", "pir_kitchen", "pir_hall", "bed", "seat", "toilet", "fridge", "door"},
+}
+_KIND_SENSORS["stuck"] = _KIND_SENSORS["mats"]
+ROOM_DOOR = {"bathroom": "door_bathroom", "bedroom": "door_bedroom", "kitchen": "door_kitchen"}
 PIR = {room: sid for sid, (room, kind) in SENSORS.items() if kind == "motion"}
 
 
@@ -71,6 +93,15 @@ class _Day:
         if room in ("kitchen", "bathroom", "living", "bedroom"):
             self.emit(start, PIR["entrance"], 1)
             self.emit(start + 5, PIR["entrance"], 0)
+        if room in ROOM_DOOR:
+            self.emit(start + 3, ROOM_DOOR[room], 1)
+            self.emit(start + 8, ROOM_DOOR[room], 0)
+            self.emit(end - 8, ROOM_DOOR[room], 1)
+            self.emit(end - 3, ROOM_DOOR[room], 0)
+        if room == "bathroom" and self.rng.random() < 0.5:
+            t = self.rng.uniform(start + 10, max(start + 10, end - 40))
+            self.emit(t, "cabinet_bathroom", 1)
+            self.emit(t + self.rng.uniform(3, 20), "cabinet_bathroom", 0)
         self.stay(room, start + 10, end, still=still)
         if room == "bathroom" and self.rng.random() < 0.8:
             self.emit(end - 60, "toilet", 1)
@@ -80,8 +111,27 @@ class _Day:
                 t = self.rng.uniform(start, end)
                 self.emit(t, "fridge", 1)
                 self.emit(t + self.rng.uniform(5, 40), "fridge", 0)
+            for _ in range(self.rng.randint(1, 4)):
+                t = self.rng.uniform(start, end)
+                self.emit(t, "cupboard", 1)
+                self.emit(t + self.rng.uniform(3, 30), "cupboard", 0)
         self.activities.append((start, end, label))
         return end
+
+
+def _sit(d: _Day, t: float, until: float, label: str, still: bool = True) -> float:
+    """Sitting in the living room until ``until``, hardly moving, up every hour or two for the
+    bathroom or the kitchen (getting up from the seat and sitting down again)."""
+    rng = d.rng
+    while True:
+        stop = min(until, t + rng.uniform(45, 150) * 60)
+        d.visit("living", t, max(5.0, (stop - t) / 60), label, still=still)
+        if stop >= until - 600:
+            return max(stop, t + 300)
+        d.emit(stop, "seat", 0)
+        back = d.visit(rng.choice(("bathroom", "kitchen")), stop + 20, rng.uniform(2, 8), "toileting")
+        d.emit(back + 20, "seat", 1)
+        t = back + 20
 
 
 def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed: bool) -> _Day:
@@ -103,28 +153,36 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
         d.emit(back, "door", 1)
         d.emit(back + 8, "door", 0)
         t = back + 30
-    t = max(t, d.at(rng.gauss(10.5, 0.3)))
-    t = d.visit("living", t, max(10.0, (d.at(12.4) - t) / 60), "living")
+    t = _sit(d, t, d.at(12.4), "living", still=False)
     t = d.visit("kitchen", t, rng.uniform(25, 45), "lunch")
     t = d.visit("bathroom", t, rng.uniform(3, 8), "toileting")
-    d.emit(t, "seat", 1)
+    d.emit(t + 20, "seat", 1)
     if rng.random() < 0.5:  # a nap in the armchair
         nap_end = t + rng.uniform(40, 80) * 60
         d.stay("living", t, nap_end, still=True)
         d.activities.append((t, nap_end, "napping"))
         t = nap_end
+    elif rng.random() < 0.25:  # or a nap in bed
+        d.emit(t, "seat", 0)
+        t = d.visit("bedroom", t, 2, "going to bed")
+        d.emit(t, "bed", 1)
+        nap_end = t + rng.uniform(60, 120) * 60
+        d.activities.append((t, nap_end, "napping in bed"))
+        d.emit(nap_end, "bed", 0)
+        t = d.visit("bedroom", nap_end, 3, "dressing")
+        d.emit(t + 20, "seat", 1)
     if rng.random() < 0.12:  # visitors: two people moving about
         end = t + rng.uniform(60, 120) * 60
         for room in ("living", "kitchen", "entrance"):
             d.stay(room, t, end)
         d.activities.append((t, end, "visitors"))
         t = end
-    t = d.visit("living", t, max(15.0, (d.at(18.3) - t) / 60), "living", still=True)
+    t = _sit(d, t, d.at(18.3), "living")
     d.emit(t, "seat", 0)
     t = d.visit("kitchen", t, rng.uniform(30, 50), "dinner")
-    d.emit(t, "seat", 1)
-    tv_end = d.at(rng.gauss(22.0, 0.3))
-    t = d.visit("living", t, max(20.0, (tv_end - t) / 60), "watching tv", still=True)
+    d.emit(t + 20, "seat", 1)
+    tv_end = d.at(rng.gauss(22.0, 0.3) if rng.random() < 0.8 else rng.uniform(23.0, 24.5))  # a long film
+    t = _sit(d, t, tv_end, "watching tv")
     d.emit(t, "seat", 0)
     t = d.visit("bathroom", t, rng.uniform(5, 15), "toileting")
     t = d.visit("bedroom", t, rng.uniform(3, 8), "going to bed")
@@ -141,9 +199,49 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
     return d
 
 
+def _as_kind(events: list[HomeEvent], kind: str, rng: random.Random) -> list[HomeEvent]:
+    """The day as this kind of home's sensors see it."""
+    keep = _KIND_SENSORS[kind]
+    out = [e for e in events if e.sensor in keep]
+    if kind == "motion":  # real PIRs: "movement" only, and not again within their hold time
+        last: dict[str, float] = {}
+        pirs = []
+        for e in sorted(out, key=lambda e: e.local):
+            if e.kind != "motion":
+                pirs.append(e)
+            elif e.state == 1 and e.local - last.get(e.sensor, -1e9) >= 60:
+                last[e.sensor] = e.local
+                pirs.append(e)
+        out = pirs
+    if kind == "stuck":
+        out = _stick(out, rng)
+    return out
+
+
+def _stick(events: list[HomeEvent], rng: random.Random) -> list[HomeEvent]:
+    """Now and then the bed mat stays "occupied" for one to three days, and the seat for hours."""
+    out: list[HomeEvent] = []
+    stuck: dict[str, float] = {}
+    for e in sorted(events, key=lambda e: e.local):
+        until = stuck.get(e.sensor)
+        if until is not None:
+            if e.local < until:
+                continue  # the mat reports nothing while stuck
+            del stuck[e.sensor]
+        out.append(e)
+        if e.state == 1 and e.sensor == "bed" and rng.random() < 0.08:
+            stuck["bed"] = e.local + rng.uniform(1, 3) * 86400
+        elif e.state == 1 and e.sensor == "seat" and rng.random() < 0.05:
+            stuck["seat"] = e.local + rng.uniform(4, 10) * 3600
+    return out
+
+
 def generate(days: int, seed: int = 1, start: str = "2026-01-05",
-             injections: tuple[Injection, ...] = ()) -> tuple[list[HomeEvent], list[tuple[float, float, str]]]:
-    """Events and annotated activities for ``days`` days; injections as asked."""
+             injections: tuple[Injection, ...] = (), kind: str = "standard",
+             ) -> tuple[list[HomeEvent], list[tuple[float, float, str]]]:
+    """Events and annotated activities for ``days`` days in a ``kind`` of home; injections as asked."""
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r}: one of {', '.join(KINDS)}")
     rng = random.Random(seed)
     t0 = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     kinds = {(i.kind, i.day) for i in injections}
@@ -153,7 +251,7 @@ def generate(days: int, seed: int = 1, start: str = "2026-01-05",
     for n in range(days):
         d = _day(rng, t0 + n * 86400, n, restless=("restless_nights", n) in kinds,
                  missed=("missed_morning", n) in kinds)
-        day_events = sorted(d.events, key=lambda e: e.local)
+        day_events = sorted(_as_kind(d.events, kind, rng), key=lambda e: e.local)
         if ("collapse", n) in kinds:
             awake = [e.local for e in day_events if d.at(9) <= e.local <= d.at(20)]
             cut = rng.choice(awake)
@@ -176,7 +274,7 @@ def _ts(local: float) -> str:
 
 
 def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple[float, float, str]],
-                   name: str = "synthetic", seed: int = 1) -> None:
+                   name: str = "synthetic", seed: int = 1, kind: str = "standard") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "events.csv").open("w", newline="") as f:
         w = csv.writer(f)
@@ -189,9 +287,9 @@ def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple
         for s, e, a in sorted(activities):
             w.writerow([_ts(s), _ts(e), a])
     meta = {
-        "name": name, "source": f"carehub simulators/home.py, seed {seed}", "license": "generated",
-        "rooms": sorted({room for room, _ in SENSORS.values()}),
-        "sensors": {sid: {"room": room, "kind": kind} for sid, (room, kind) in SENSORS.items()},
+        "name": name, "source": f"carehub simulators/home.py, kind {kind}, seed {seed}", "license": "generated",
+        "rooms": sorted({SENSORS[sid][0] for sid in _KIND_SENSORS[kind]}),
+        "sensors": {sid: {"room": room, "kind": k} for sid, (room, k) in SENSORS.items() if sid in _KIND_SENSORS[kind]},
         "span": [_ts(events[0].local), _ts(events[-1].local)] if events else [], "residents": 1,
     }
     (folder / "home.json").write_text(json.dumps(meta, indent=1))

@@ -37,7 +37,7 @@ MIN_DAYS = 3  # before this much history the defaults apply
 CAP_S = 4 * 3600.0
 PRIOR_Q = 0.02  # population prior: share of silences longer than TAIL_S ...
 PRIOR_MEAN_S = 30 * 60.0  # ... and the mean of their excess over TAIL_S
-Q_WEIGHT = 20.0  # pseudo-silences given to the parent's share
+Q_WEIGHT = 5.0  # pseudo-silences given to the parent's share
 MEAN_WEIGHT = 4.0  # pseudo-excesses given to the parent's mean
 BANDS = 4  # night 00-06, morning 06-12, afternoon 12-18, evening 18-24
 
@@ -115,7 +115,7 @@ class GapModel:
         return (context, f"{context}@{band}", kind_of(context))
 
     def record(self, context: str, hour: int, seconds: float, day: int) -> None:
-        if seconds <= 0:
+        if seconds < 0:
             return
         if len(self.gaps) >= KEEP:
             _, c, h, s = self.gaps.popleft()

@@ -28,6 +28,7 @@ STATE_VERSION = 2
 NOT_ACTIVITY = {"temperature"}
 ENTRANCE_ROOMS = {"entrance", "hall"}  # a door there can mean going out; any other door cannot
 OCCUPANCY = ("bed", "seat")
+OCCUPANCY_GRACE_S = 60.0
 LONG_REST_S = 3 * 3600.0
 VISITOR_ROOMS = 3  # motion in this many rooms within VISITOR_WINDOW_S: more than one person
 VISITOR_WINDOW_S = 10.0
@@ -74,7 +75,7 @@ class HomeMonitor:
         self.night = NightWatch(self.s)
         self.wake_times: deque[float] = deque(maxlen=21)
         self._last: _Last | None = None
-        self._occupied: dict[str, tuple[str, str]] = {}  # bed/seat -> (device, room) while trusted and believed
+        self._occupied: dict[str, tuple[str, str, float]] = {}  # bed/seat -> (device, room) while trusted and believed
         self._door_t: float | None = None
         self._away_since: float | None = None
         self._raised: str | None = None  # type of the open inactivity/dwell finding
@@ -123,7 +124,7 @@ class HomeMonitor:
             floor, ceiling, default, _ = self._rails(key, local_hour, live=False)
             lim = self.gaps.limit(key, local_hour, floor, ceiling, default)
             out.append(row | {"limit_min": round(lim.seconds / 60, 1), "learned": lim.learned})
-        out.sort(key=lambda r: -int(r["silences"]))  # type: ignore[call-overload]
+        out.sort(key=lambda r: (-int(r["silences"]), str(r["context"])))  # type: ignore[call-overload]
         return {"days_learned": self.gaps.days(), "learning": not any(r["learned"] for r in out),
                 "wake_ups_learned": len(self.wake_times), "contexts": out}
 
@@ -168,12 +169,13 @@ class HomeMonitor:
             out += self.night.inside(at, room, kind)
 
         # One person: a sign of life in another room means nobody is in that bed or chair, whatever it says.
-        for what, (_, where) in list(self._occupied.items()):
-            if where != room:
+        # (Not within a minute of sitting down: a hall sensor's hold time ends after the person sat.)
+        for what, (_, where, since) in list(self._occupied.items()):
+            if where != room and at.t - since > OCCUPANCY_GRACE_S:
                 del self._occupied[what]
         if kind in OCCUPANCY:
             if active and self.trust.trusted(obs.device):
-                self._occupied[kind] = (obs.device, room)
+                self._occupied[kind] = (obs.device, room, at.t)
             elif not active:
                 self._occupied.pop(kind, None)
             if kind == "bed":
@@ -220,7 +222,7 @@ class HomeMonitor:
             self._trust_checked = at.t
             for c in self.trust.tick(at.t):
                 if c.raised and c.type == "sensor_stuck":
-                    for what, (dev, _) in list(self._occupied.items()):
+                    for what, (dev, _, _) in list(self._occupied.items()):
                         if dev == c.device:
                             del self._occupied[what]
                 out.append(self._trust_finding(c, at))
