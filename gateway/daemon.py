@@ -296,6 +296,7 @@ class Hub:
             "ble": {"radio_problem": self.ble.radio_problem} if self.ble is not None else None,
             "maintenance": self.maintenance(),
             "platform_switch": self.platform_switch,
+            "home_learning": self.home_learning(),
         }
 
     def health(self) -> dict[str, Any]:
@@ -320,7 +321,16 @@ class Hub:
         if self.web_counters is not None:
             body["web"] = self.web_counters()
         body["pi"] = read_pi_health()
+        body["home_learning"] = self.home_learning()
         return body
+
+    def home_learning(self) -> dict[str, Any] | None:
+        """Per context, the silences the home monitor has learned and the limit now (None: no monitor)."""
+        for det in self.pipeline.detectors:
+            learning = getattr(det, "learning", None)
+            if det.name == "home" and learning is not None:
+                return learning(int(self.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
+        return None
 
     async def send_test_alarm(self, actor: str) -> str:
         return self.policy.raise_test(actor)
