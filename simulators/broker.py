@@ -22,9 +22,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 class Mosquitto:
     """``with Mosquitto() as broker: broker.port``; ``stop()``/``start()`` to simulate an outage."""
 
-    def __init__(self, port: int | None = None, *, conf: str | None = None) -> None:
+    def __init__(self, port: int | None = None, *, conf: str | None = None, persistent: bool = False) -> None:
         """A plain anonymous listener on ``port``; or, with ``conf``, exactly that
-        configuration (``{port}`` in it is replaced by the port)."""
+        configuration (``{port}`` in it is replaced by the port). ``persistent`` keeps
+        sessions and queued messages on disk, saved after every change, as a production
+        broker should: the fault tests kill it and start it again."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise FileNotFoundError("mosquitto is not installed (Debian: apt-get install mosquitto)")
@@ -38,7 +40,9 @@ class Mosquitto:
         # Started as root, mosquitto drops to its own user and then cannot read
         # certificates in a private temp dir; this throwaway broker may stay root.
         user = "user root\n" if os.geteuid() == 0 else ""
-        self.conf.write_text(f"{user}persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n{body}")
+        persistence = (f"persistence true\npersistence_location {self._dir}/\nautosave_interval 1\n"
+                       "autosave_on_changes true\n") if persistent else "persistence false\n"
+        self.conf.write_text(f"{user}{persistence}log_dest stderr\nlog_type error\nlog_type warning\n{body}")
         # Every listener, not just the first: mosquitto opens them one after another.
         self.ports = [int(m) for m in re.findall(r"^listener (\d+)", body, re.M)] or [self.port]
         self.proc: subprocess.Popen[bytes] | None = None
@@ -68,6 +72,13 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """A crash: SIGKILL, nothing saved on the way down."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
 
     def __enter__(self) -> Mosquitto:
