@@ -10,6 +10,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ async def _log_in(session: aiohttp.ClientSession, base: str, code: str) -> str:
         return re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)
 
 
+def _setup_code(d: Daemon, tmp_path: Path) -> str:
+    """The code from the state directory, as `sudo carehub setup-code` reads it; never from the journal."""
+    hint = d.wait_event("web.setup_code")
+    assert "code" not in hint and "sudo carehub setup-code" in hint["hint"]
+    code = (tmp_path / "state" / "web-setup-code").read_text().strip()
+    assert code not in d.log_path.read_text(), "the setup code must not be in the log"
+    return code
+
+
 def _ipv6_loopback() -> bool:
     try:
         with socket.socket(socket.AF_INET6) as s:
@@ -55,7 +65,7 @@ def test_https_with_a_self_signed_certificate_on_the_lan_bind(tmp_path: Path, mo
     d = daemon_factory(cfg).start()
     fingerprint = d.wait_event("web.certificate")["sha256"]
     d.wait_event("web.listening")
-    code = d.wait_event("web.setup_code")["code"]
+    code = _setup_code(d, tmp_path)
     state = tmp_path / "state"
     assert stat.S_IMODE((state / "web-tls.key").stat().st_mode) == 0o600
 
@@ -130,7 +140,7 @@ def test_new_platform_settings_apply_live_and_nothing_is_lost(tmp_path: Path, mo
     cfg = hub_config(tmp_path, mosquitto.port, rflink.link, web={"enabled": True, "bind": "127.0.0.1", "port": port})
     d = daemon_factory(cfg).start()
     d.wait_event("uplink.connected")
-    code = d.wait_event("web.setup_code")["code"]
+    code = _setup_code(d, tmp_path)
     base = f"http://127.0.0.1:{port}"
     with Mosquitto() as second, PlatformEmulator("127.0.0.1", second.port) as platform:
 
@@ -148,8 +158,85 @@ def test_new_platform_settings_apply_live_and_nothing_is_lost(tmp_path: Path, mo
                 return {}
 
         asyncio.run(main())
-        d.wait_event("uplink.restarted")
         d.wait_event("uplink.connected", where=lambda e: str(second.port) in e.get("broker", ""), timeout=15)
         rflink.frame(CODES["sos-bed"], "ON")
         assert platform.wait_for(lambda p: bool(p.alerts_of("help_call")), timeout=10)
         assert d.proc is not None and d.proc.poll() is None
+
+
+def _open_idle(port: int, sources: list[str], per_source: int) -> list[socket.socket]:
+    """Connections that send nothing, as a scanner or a broken client leaves them."""
+    out = []
+    for source in sources:
+        for _ in range(per_source):
+            s = socket.socket()
+            s.bind((source, 0))
+            s.settimeout(5)
+            try:
+                s.connect(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            out.append(s)
+    return out
+
+
+def _closed_by_peer(s: socket.socket, wait_s: float) -> bool:
+    s.settimeout(wait_s)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except (TimeoutError, OSError):
+        return False
+
+
+def test_idle_sockets_cannot_starve_the_uplink(tmp_path: Path, mosquitto: Mosquitto,
+                                               daemon_factory: Callable[..., Daemon]) -> None:
+    """Hundreds of silent connections to the page, a hub with few descriptors, then a broker restart:
+    the page refuses what is over its caps at once, closes the silent ones after the header timeout,
+    logs each kind of refusal once, and the uplink reconnects."""
+    import resource
+
+    from gateway.web.server import HEADER_TIMEOUT_S
+
+    port = free_port()
+    cfg = hub_config(tmp_path, mosquitto.port, None, web={"enabled": True, "bind": "127.0.0.1", "port": port})
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # what the daemon inherits
+    try:
+        d = daemon_factory(cfg).start(wait_ready=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))  # room for this test's sockets
+    try:
+        d.wait_event("hub.ready", timeout=20)
+        d.wait_event("web.listening")
+        d.wait_event("uplink.connected")
+        opened_at = time.monotonic()
+        idle = _open_idle(port, [f"127.0.0.{i}" for i in range(1, 21)], 20)  # 400 from 20 peers
+        assert len(idle) >= 300
+        refused = [s for s in idle if _closed_by_peer(s, 0.05)]
+        kept = [s for s in idle if s not in refused]
+        assert len(refused) >= len(idle) - 64, "beyond the caps: closed at once"
+        # The broker restarts while the page is under this load: the uplink needs new descriptors.
+        mosquitto.stop()
+        mosquitto.start()
+        d.wait_event("uplink.connected", nth=2, timeout=20)
+        # The silent ones that were let in are closed after the header timeout.
+        remaining = HEADER_TIMEOUT_S + 5 - (time.monotonic() - opened_at)
+        assert all(_closed_by_peer(s, max(remaining, 0.1)) for s in kept)
+        assert time.monotonic() - opened_at >= HEADER_TIMEOUT_S - 1, "not before the timeout"
+        # The page still answers.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET /setup HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            assert s.recv(12) == b"HTTP/1.1 200"
+        events = [e.get("event", "") for e in d.events]
+        refusals = [e for e in events if e.startswith("web.refused")]
+        assert 1 <= len(refusals) <= 3, refusals  # one line per kind, not one per connection
+        assert "out of system resource" not in d.log_path.read_text()
+        assert d.proc is not None and d.proc.poll() is None
+    finally:
+        for s in idle if "idle" in locals() else []:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
