@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from detection.events import AccelBatch, Stamp  # noqa: E402
 from detection.fall import FallDetector, FallParams, FallWearable  # noqa: E402
-from gateway.fall_training import load_trials  # noqa: E402
+from detection.fall.trials import load_trials  # noqa: E402
 
 
 def main() -> int:

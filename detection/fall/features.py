@@ -1,17 +1,26 @@
 """What a fall looks like to an accelerometer, as numbers that do not depend on the sensor.
 
-Every feature is computed from the acceleration magnitude (the same whatever
-way the sensor is mounted) or from the angle between two mean acceleration
-vectors in the sensor's own frame (gravity before vs. after: also the same
-whatever the axis convention), over windows defined in seconds around the
-impact peak, so they hold at any sample rate.
+Three promises, kept by construction rather than by training:
 
-A fall is: often a moment of reduced gravity as the body drops, an impact, a
-change of the body's orientation, and then little movement. Everyday life
-has each of these alone (sitting down hard is an impact without a change of
-orientation; lying down is a change of orientation without an impact;
-jogging is repeated impacts with plenty of movement after them), rarely all
-together.
+* **Any orientation.** Features use the magnitude |a| (the same however the
+  sensor is worn) or the angle between two gravity estimates in the sensor's own
+  frame (the same whatever the axis convention). A rotated sensor gives the
+  same numbers.
+* **Any range from +-CAP_G up.** Magnitudes are capped at ``CAP_G`` before use.
+  A sensor that clips one axis at R >= CAP_G reads |a| >= R >= CAP_G there, and
+  so does the true signal: capped, both are exactly ``CAP_G``. A +-16 g belt clip
+  and a +-4 g watch therefore give the same features for the same motion, and
+  impact strength is measured by what survives clipping: time spent high and the
+  area above 1 g (the velocity change), not the peak.
+* **Any rate.** Samples arrive resampled to one internal rate
+  (``detection.fall.stream``) and every window is in seconds.
+
+A fall is: often reduced gravity as the body drops, an impact, a new
+orientation of the body relative to its upright posture before, and then
+little or different movement. Everyday life has each of these alone (sitting
+down hard is an impact without a new orientation; lying down is a new
+orientation without an impact; jogging and clapping are repeated impacts with
+movement going on), rarely all together.
 """
 
 from __future__ import annotations
@@ -20,25 +29,31 @@ import math
 
 import numpy as np
 
-PRE_S = 4.0  # history needed before the peak
-POST_S = 2.0  # wait after the peak before deciding (latency budget: decide <= 3 s after impact)
+from detection.fall.stream import FS
+
+CAP_G = 4.0  # the smallest range of a common wearable's accelerometer (consumer watches)
+PRE_S = 4.0  # history used before the peak
+POST_S = 2.5  # wait after the peak before deciding (median latency budget: 3 s)
+STEADY_G = 0.25  # samples within this of 1 g are quiet enough to show gravity's direction
 
 FEATURE_NAMES = (
-    "peak_g",  # impact: highest |a|
-    "freefall_min_g",  # lowest |a| in the second before the peak (free fall ~ 0 g)
-    "freefall_drop_s",  # velocity gained while |a| < 1 g in that second (g * s)
-    "impact_energy",  # integral of (|a| - 1)^2 in +-0.5 s around the peak (g^2 s)
-    "posture_change_deg",  # angle between mean a before (-4..-1.5 s) and after (+1..+2 s)
-    "post_still_std_g",  # std of |a| from +1.0 to +2.0 s (lying still: low)
-    "post_mean_dev_g",  # |mean |a| - 1| from +1.0 to +2.0 s
-    "post_max_g",  # largest |a| from +1.0 to +2.0 s (running on: high)
-    "pre_activity_std_g",  # std of |a| from -4 to -1.5 s (jogging: high)
-    "peaks_around",  # count of other peaks > 1.6 g within -3..+2 s (steps, jumps)
+    "impact_area_g_s",  # area of (|a| - 1 g) above 0 within +-0.5 s of the peak: velocity change
+    "high_time_s",  # time with |a| > 2 g within +-1 s of the peak (clipped peaks still last)
+    "freefall_area_g_s",  # area of (1 g - |a|) above 0 in the second before the peak: velocity gained falling
+    "freefall_min_g",  # lowest 0.1 s mean of |a| in that second (free fall ~ 0 g)
+    "posture_change_deg",  # angle between gravity before (-4..-1 s) and after (+1..+2.5 s)
+    "post_std_g",  # std of |a| from +1 to +2.5 s (lying still: low)
+    "post_max_g",  # largest |a| from +1 to +2.5 s (running or walking on: high)
+    "pre_std_g",  # std of |a| from -4 to -1 s (jogging, clapping: high)
+    "peaks_around",  # other peaks > 1.6 g within -3..+2.5 s, away from the impact (steps, strides, claps)
+    "peak_g",  # the capped peak (clipped watches: mostly the cap itself)
+    "pre_max_g",  # largest |a| from -4 to -1 s (jogging, jumping: high; walking: low)
+    "post_dev_g",  # |mean |a| - 1 g| from +1 to +2.5 s (lying: ~0)
 )
 
 
-def _win(fs: float, peak: int, a: float, b: float) -> slice:
-    return slice(max(0, peak + round(a * fs)), max(0, peak + round(b * fs)))
+def _win(peak: int, a: float, b: float, n: int) -> slice:
+    return slice(min(n, max(0, peak + round(a * FS))), min(n, max(0, peak + round(b * FS))))
 
 
 def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
@@ -49,42 +64,61 @@ def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
-def compute_features(acc: np.ndarray, mag: np.ndarray, peak: int, fs: float) -> np.ndarray:
-    """Features of the candidate whose impact peak is sample ``peak`` of ``acc`` (n, 3) in g.
+def gravity(acc: np.ndarray, mag: np.ndarray) -> np.ndarray | None:
+    """Gravity's direction in the sensor's frame: the mean of the quiet samples (or of all)."""
+    if len(acc) == 0:
+        return None
+    quiet = np.abs(mag - 1.0) < STEADY_G
+    use = acc[quiet] if quiet.sum() >= 5 else acc
+    return use.mean(axis=0)  # type: ignore[no-any-return]
 
-    ``acc`` must hold at least POST_S seconds after the peak; missing history
-    before the peak (the stream just started) shrinks the windows.
+
+def compute_features(acc: np.ndarray, mag: np.ndarray, peak: int) -> np.ndarray:
+    """Features of the candidate whose impact peak is sample ``peak``; ``mag`` is capped |a| of ``acc``.
+
+    ``acc`` (n, 3) in g at ``FS`` Hz must hold POST_S seconds after the peak;
+    missing history before the peak (the stream just started) shrinks the
+    windows before it.
     """
-    dt = 1.0 / fs
-    peak_g = float(mag[peak])
-    ff = mag[_win(fs, peak, -1.0, 0.0)]
-    freefall_min = float(ff.min()) if ff.size else 1.0
-    freefall_drop = float(np.clip(1.0 - ff, 0.0, None).sum() * dt) if ff.size else 0.0
-    imp = mag[_win(fs, peak, -0.5, 0.5)]
-    impact_energy = float(((imp - 1.0) ** 2).sum() * dt)
-    pre_v = acc[_win(fs, peak, -PRE_S, -1.5)]
-    post_v = acc[_win(fs, peak, 1.0, POST_S)]
-    posture = _angle_deg(pre_v.mean(axis=0), post_v.mean(axis=0)) if pre_v.size and post_v.size else 0.0
-    post = mag[_win(fs, peak, 1.0, POST_S)]
-    pre = mag[_win(fs, peak, -PRE_S, -1.5)]
-    around = mag[_win(fs, peak, -3.0, POST_S)]
-    # local maxima above 1.6 g, excluding the impact's own neighbourhood (+-0.3 s)
+    n = len(mag)
+    dt = 1.0 / FS
+    imp = mag[_win(peak, -0.5, 0.5, n)]
+    impact_area = float(np.clip(imp - 1.0, 0.0, None).sum() * dt)
+    high = mag[_win(peak, -1.0, 1.0, n)]
+    high_time = float((high > 2.0).sum() * dt)
+    ff = mag[_win(peak, -1.0, 0.0, n)]
+    freefall_area = float(np.clip(1.0 - ff, 0.0, None).sum() * dt) if ff.size else 0.0
+    k = max(1, round(0.1 * FS))
+    if ff.size >= k:
+        c = np.cumsum(np.concatenate([[0.0], ff]))
+        freefall_min = float(((c[k:] - c[:-k]) / k).min())
+    else:
+        freefall_min = 1.0
+    pre_w = _win(peak, -PRE_S, -1.0, n)
+    post_w = _win(peak, 1.0, POST_S, n)
+    g_pre = gravity(acc[pre_w], mag[pre_w])
+    g_post = gravity(acc[post_w], mag[post_w])
+    posture = _angle_deg(g_pre, g_post) if g_pre is not None and g_post is not None else 0.0
+    post, pre = mag[post_w], mag[pre_w]
+    around_w = _win(peak, -3.0, POST_S, n)
+    around = mag[around_w]
+    peaks_around = 0
     if around.size > 2:
         inner = around[1:-1]
         is_peak = (inner > 1.6) & (inner >= around[:-2]) & (inner > around[2:])
-        idx = np.nonzero(is_peak)[0] + 1 + max(0, peak - round(3.0 * fs))
-        peaks_around = int(np.sum(np.abs(idx - peak) > 0.3 * fs))
-    else:
-        peaks_around = 0
+        idx = np.nonzero(is_peak)[0] + 1 + around_w.start
+        peaks_around = int(np.sum(np.abs(idx - peak) > 0.5 * FS))
     return np.array([
-        peak_g,
+        impact_area,
+        high_time,
+        freefall_area,
         freefall_min,
-        freefall_drop,
-        impact_energy,
         posture,
         float(post.std()) if post.size else 0.0,
-        abs(float(post.mean()) - 1.0) if post.size else 0.0,
-        float(post.max()) if post.size else 0.0,
+        float(post.max()) if post.size else 1.0,
         float(pre.std()) if pre.size > 1 else 0.0,
         float(peaks_around),
+        float(mag[peak]),
+        float(pre.max()) if pre.size else 1.0,
+        abs(float(post.mean()) - 1.0) if post.size else 0.0,
     ])

@@ -1,8 +1,13 @@
-"""The fall detector's learned part: a logistic model over the physical features.
+"""The fall detector's learned part: a small ensemble of boosted depth-2 trees over the physical features.
 
-Stored as a small ``.npz`` (a few hundred bytes) and loaded with numpy alone,
-so the hub needs no machine-learning library. Training is in
-``gateway/fall_training.py`` (``carehub train fall``).
+One model for every placement: placement is one of its inputs (wrist or
+trunk; a neck pendant is judged as the trunk), so the trees can say "a new
+orientation means less on a wrist, which turns on its own" where the data show
+it. Depth-2 trees state rules of two physical conditions ("an impact *and* no
+jogging before it"), which a linear model cannot. Stored as a small ``.npz``
+of arrays and evaluated with numpy alone, so the hub needs no
+machine-learning library. Training is in
+``detection/fall/training.py`` (``carehub train fall``).
 """
 
 from __future__ import annotations
@@ -16,70 +21,90 @@ from detection.fall.features import FEATURE_NAMES
 
 SHIPPED = Path(__file__).with_name("params.npz")
 
-# Transformations applied before the linear model: heavy-tailed magnitudes are
-# compared on a log scale, so one hard landing does not dominate.
-_LOG_FEATURES = {"peak_g", "impact_energy", "post_still_std_g", "post_mean_dev_g", "pre_activity_std_g",
-                 "post_max_g"}
+# Features the model uses (the rest are evidence only), and how: heavy-tailed
+# quantities on a log scale so one hard landing does not dominate.
+MODEL_FEATURES = ("impact_area_g_s", "high_time_s", "freefall_area_g_s", "freefall_min_g", "posture_change_deg",
+                  "post_std_g", "post_max_g", "pre_std_g", "peaks_around", "peak_g", "pre_max_g", "post_dev_g")
+_LOG = {"impact_area_g_s": 0.02, "high_time_s": 0.02, "freefall_area_g_s": 0.01, "post_std_g": 0.01,
+        "pre_std_g": 0.01, "post_dev_g": 0.01}
+_INDEX = [FEATURE_NAMES.index(n) for n in MODEL_FEATURES]
+PLACEMENTS = ("waist", "neck", "wrist")
 
 
 def transform(features: np.ndarray) -> np.ndarray:
-    x = np.array(features, dtype=float, copy=True)
-    for i, name in enumerate(FEATURE_NAMES):
-        if name in _LOG_FEATURES:
-            x[..., i] = np.log(np.maximum(x[..., i], 1e-3))
+    """The model's inputs from the physical features (any leading shape)."""
+    x = np.asarray(features, dtype=float)[..., _INDEX].copy()
+    for i, name in enumerate(MODEL_FEATURES):
+        if name in _LOG:
+            x[..., i] = np.log(np.maximum(x[..., i], 0.0) + _LOG[name])
+        elif name == "peaks_around":
+            x[..., i] = np.log1p(np.maximum(x[..., i], 0.0))
     return x
 
 
-_N = len(FEATURE_NAMES)
-_PAIRS = np.triu_indices(_N)
+def is_wrist(placement: str) -> bool:
+    return placement == "wrist"
 
 
-def expand(z: np.ndarray, n_weights: int) -> np.ndarray:
-    """Standardised features, plus their pairwise products when the model has weights for them.
-
-    The products let a linear model say "an impact *and* a change of posture",
-    which is what separates a fall from either alone.
-    """
-    if n_weights == _N:
-        return z
-    return np.concatenate([z, z[..., _PAIRS[0]] * z[..., _PAIRS[1]]], axis=-1)
+def model_inputs(features: np.ndarray, placement: str) -> np.ndarray:
+    """Model inputs for candidates ``features`` (n, F) worn at ``placement``: transformed features, then is-wrist."""
+    x = transform(np.atleast_2d(features))
+    return np.concatenate([x, np.full((len(x), 1), float(is_wrist(placement)))], axis=1)
 
 
 @dataclass(frozen=True)
 class FallParams:
-    trigger_g: float = 1.6
-    mean: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURE_NAMES)))
-    scale: np.ndarray = field(default_factory=lambda: np.ones(len(FEATURE_NAMES)))
-    weights: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURE_NAMES)))
-    bias: float = 0.0
-    threshold: float = 0.5
-    # Added to the threshold per placement: the wrist swings far more than the
-    # waist, so it must be surer; no wrist data were used to fit the weights.
-    placement_margin: dict[str, float] = field(default_factory=lambda: {"waist": 0.0, "neck": 0.05, "wrist": 0.2})
+    """Boosted depth-2 trees: tree i asks ``x[root_f] <= root_t``, then one more question per side.
 
-    def score(self, features: np.ndarray) -> float:
-        z = expand((transform(features) - self.mean) / self.scale, len(self.weights))
-        return float(1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias))))
+    ``node_f``/``node_t`` (n, 3) hold the root, the left child's and the right
+    child's questions; ``leaves`` (n, 4) the values of left-left, left-right,
+    right-left, right-right. The score is the logistic of ``bias`` plus the
+    leaves reached. An empty model scores 0.5.
+    """
+
+    trigger_g: float = 1.6
+    node_f: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int16))
+    node_t: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    leaves: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    bias: float = 0.0
+    thresholds: dict[str, float] = field(default_factory=lambda: {p: 0.5 for p in PLACEMENTS})
+
+    def logit(self, features: np.ndarray, placement: str) -> np.ndarray:
+        """One logit per candidate row of ``features``."""
+        x = model_inputs(features, placement)
+        if not len(self.leaves):
+            return np.full(len(x), self.bias)
+        f, t = self.node_f, self.node_t
+        go_right = x[:, f[:, 0]] > t[:, 0]  # (candidates, trees)
+        second = np.where(go_right, x[:, f[:, 2]] > t[:, 2], x[:, f[:, 1]] > t[:, 1])
+        leaf = go_right * 2 + second
+        trees = np.arange(len(self.leaves))
+        return np.asarray(self.bias + self.leaves[trees[None, :], leaf].sum(axis=1))
+
+    def score(self, features: np.ndarray, placement: str = "waist") -> float:
+        z = float(np.clip(self.logit(features, placement)[0], -50, 50))
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def threshold_for(self, placement: str) -> float:
-        return min(0.99, self.threshold + self.placement_margin.get(placement, 0.1))
+        # An unknown placement is judged like the wrist when it is a wrist, else like the trunk.
+        return self.thresholds.get(placement, self.thresholds.get("wrist" if is_wrist(placement) else "waist", 0.5))
 
     def save(self, path: str | Path) -> None:
-        names = sorted(self.placement_margin)
+        names = sorted(self.thresholds)
         np.savez(
-            path, trigger_g=self.trigger_g, mean=self.mean, scale=self.scale, weights=self.weights,
-            bias=self.bias, threshold=self.threshold, feature_names=np.array(FEATURE_NAMES),
-            margin_names=np.array(names), margin_values=np.array([self.placement_margin[n] for n in names]),
+            path, trigger_g=self.trigger_g, node_f=self.node_f.astype(np.int16), node_t=self.node_t,
+            leaves=self.leaves, bias=self.bias, feature_names=np.array(MODEL_FEATURES),
+            threshold_names=np.array(names), threshold_values=np.array([self.thresholds[n] for n in names]),
         )
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> FallParams:
         with np.load(path or SHIPPED) as d:
-            if tuple(str(n) for n in d["feature_names"]) != FEATURE_NAMES:
+            if "node_f" not in d.files or tuple(str(n) for n in d["feature_names"]) != MODEL_FEATURES:
                 raise ValueError(f"{path or SHIPPED} was fitted on other features; retrain (carehub train fall)")
             return cls(
-                trigger_g=float(d["trigger_g"]), mean=d["mean"].astype(float), scale=d["scale"].astype(float),
-                weights=d["weights"].astype(float), bias=float(d["bias"]), threshold=float(d["threshold"]),
-                placement_margin={str(n): float(v) for n, v in zip(d["margin_names"], d["margin_values"],
-                                                                    strict=True)},
+                trigger_g=float(d["trigger_g"]), node_f=d["node_f"].astype(np.intp), node_t=d["node_t"].astype(float),
+                leaves=d["leaves"].astype(float), bias=float(d["bias"]),
+                thresholds={str(n): float(v) for n, v in zip(d["threshold_names"], d["threshold_values"],
+                                                             strict=True)},
             )

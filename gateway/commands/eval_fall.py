@@ -1,53 +1,101 @@
-"""``carehub eval fall``: sensitivity, specificity, F1, false alarms and latency on trials.
+"""``carehub eval fall --data A.npz [--data B.npz ...]``: how well fall detection holds, and where it shifts.
 
-With ``--folds K`` (default 5) the model is refitted K times, each time
-without one group of subjects, and tested on that group (subject-wise
-cross-validation: no subject is ever in both). ``--folds 0`` evaluates the
-shipped parameters on the whole file instead (for data the model never saw).
+For each file: subject-wise cross-validation (``--folds K``, default 5: the
+model is refitted K times, each time without one group of that file's subjects
+but with every other file, and tested on that group, so no subject is ever in
+both). With two or more files, the cross-data-set figures: fit on all files
+but one, test on that one (placement, device and protocol shift together).
+``--hold-out S1,S2`` adds one more: fit on everything but those subjects, test
+on their trials (e.g. WEDA's older participants). ``--folds 0`` evaluates the
+shipped parameters on each whole file instead. Every test trial is replayed
+through the detector in batches, as ``carehub replay wearable`` does; figures
+are per placement where a file has several.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import Any
+
+KEYS = ("sensitivity", "specificity", "f1", "detected_sensitivity", "detected_specificity",
+        "false_alarms_per_hour_adl", "latency_median_s", "latency_p95_s", "tp", "fn", "fp", "tn")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, required=True, help="accelerometer trials (.npz, format A)")
+    p.add_argument("--data", type=Path, action="append", required=True,
+                   help="accelerometer trials (.npz, format A); repeat for several files")
     p.add_argument("--folds", type=int, default=5, help="subject-wise folds (0: shipped parameters, no refit)")
-    p.add_argument("--placement", choices=("waist", "neck", "wrist"), help="override the file's placement column")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--hold-out", default="", help="comma-separated subjects to hold out of fitting and test on")
+    p.add_argument("--placement", choices=("waist", "neck", "wrist"), help="override the files' placement column")
+    p.add_argument("--json", action="store_true", help="one JSON object per figure instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from detection.fall import FallParams
-    from gateway.fall_training import evaluate, fit, load_trials, metrics, subject_folds
+    from detection.fall.training import Candidates, candidates, evaluate, fit, metrics, subject_folds
+    from detection.fall.trials import Trials, load_trials
 
-    trials = load_trials(args.data)
-    everything = np.arange(len(trials))
+    try:
+        files = [load_trials(p) for p in args.data]
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"carehub eval fall: {exc}", file=sys.stderr)
+        return 2
+    rows: list[dict[str, Any]] = []
+
+    def report(how: str, trials: Trials, idx: np.ndarray, outcomes: list) -> None:
+        placements = sorted(set(str(p) for p in (trials.placement[idx] if args.placement is None
+                                                   else [args.placement])))
+        for placement in placements:
+            sel = np.array([k for k, i in enumerate(idx) if args.placement or trials.placement[i] == placement])
+            m = metrics(trials, idx[sel], [outcomes[k] for k in sel])
+            rows.append({"file": trials.name, "placement": placement, "method": how, **m})
+
     if args.folds <= 0:
-        idx, outcomes = everything, evaluate(trials, everything, FallParams.load(), args.placement)
-        how = "shipped parameters, whole file"
+        shipped = FallParams.load()
+        for trials in files:
+            everything = np.arange(len(trials))
+            report("shipped parameters, whole file", trials, everything,
+                   evaluate(trials, everything, shipped, args.placement))
     else:
-        if len(set(trials.subject.tolist())) < args.folds:
-            print(f"carehub eval fall: fewer subjects than --folds {args.folds}")
-            return 2
-        parts, outcomes = [], []
-        for test in subject_folds(trials.subject, args.folds):
-            params = fit(trials, np.setdiff1d(everything, test))
-            outcomes += evaluate(trials, test, params, args.placement)
-            parts.append(test)
-        idx = np.concatenate(parts)
-        how = f"subject-wise {args.folds}-fold cross-validation"
-    m = metrics(trials, idx, outcomes)
-    if args.json:
-        print(json.dumps({"method": how, **m}))
-        return 0
-    print(f"{args.data} ({how}): {m['trials']} trials, {m['falls']} falls, {m['adl']} everyday activities")
-    for key in ("sensitivity", "specificity", "precision", "f1", "false_alarms_per_hour_adl",
-                "latency_median_s", "latency_p95_s", "tp", "fn", "fp", "tn"):
-        print(f"  {key:<26} {m[key]}")
+        cands: list[Candidates] = [candidates(t) for t in files]
+        everyone = [np.arange(len(t)) for t in files]
+        for n, (trials, c) in enumerate(zip(files, cands, strict=True)):
+            if len(set(trials.subject.tolist())) < args.folds:
+                print(f"carehub eval fall: {trials.name} has fewer subjects than --folds {args.folds}", file=sys.stderr)
+                return 2
+            parts, outcomes = [], []
+            for test in subject_folds(trials.subject, args.folds):
+                others = [(cands[o], everyone[o]) for o in range(len(files)) if o != n]
+                params = fit([(c, np.setdiff1d(everyone[n], test)), *others])
+                outcomes += evaluate(trials, test, params, args.placement)
+                parts.append(test)
+            report(f"subject-wise {args.folds}-fold cross-validation (other files in every fit)", trials,
+                   np.concatenate(parts), outcomes)
+        if len(files) > 1:
+            for n, trials in enumerate(files):
+                params = fit([(cands[o], everyone[o]) for o in range(len(files)) if o != n])
+                names = ", ".join(files[o].name for o in range(len(files)) if o != n)
+                report(f"fitted on {names} only", trials, everyone[n],
+                       evaluate(trials, everyone[n], params, args.placement))
+        held = {s for s in args.hold_out.split(",") if s}
+        if held:
+            parts_fit = [(c, np.nonzero(~np.isin(t.subject, list(held)))[0]) for t, c in zip(files, cands, strict=True)]
+            params = fit(parts_fit)
+            for trials in files:
+                test = np.nonzero(np.isin(trials.subject, list(held)))[0]
+                if test.size:
+                    report(f"subjects {','.join(sorted(held))} held out of fitting", trials, test,
+                           evaluate(trials, test, params, args.placement))
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+            continue
+        print(f"{row['file']} [{row['placement']}] {row['method']}: {row['trials']} trials, "
+              f"{row['falls']} falls, {row['adl']} everyday activities")
+        print("  " + "  ".join(f"{k} {row[k]}" for k in KEYS))
     return 0

@@ -3,8 +3,11 @@
 Each trial is fed in batches of 10 samples, as a BLE wearable sends them, to
 detectors built by ``gateway.detectors.build_detectors`` from the config (the
 given one, or the defaults) with one wearable added for the trial. One JSON
-line per trial: the falls raised and not cancelled by a recovery within the
-recording, with the time they were raised (the decision) and the impact.
+line per trial: ``alerts``, the falls raised as emergencies, with the time they
+were raised (the decision) and the impact; ``recovered``, with the same fields,
+the falls raised and then recovered from within the recording (the wearer got
+up and walked: an urgent alert, still a fall, see docs/alerts.md).
+``../shared/eval/score_fall.py`` scores both.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from detection.events import Finding
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,11 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from detection.events import FindingState
+    from detection.fall.trials import BATCH, load_trials, raised_falls, recovered_falls, replay
     from gateway.commands.config_check import config_or_defaults
     from gateway.config.schema import WearableConfig
     from gateway.detectors import build_detectors
-    from gateway.fall_training import BATCH, load_trials, replay
 
     base = config_or_defaults(args.config)
     if base is None:
@@ -44,15 +50,14 @@ def run(args: argparse.Namespace) -> int:
         placement = args.placement or str(trials.placement[i])
         wearable = WearableConfig(id="trial", address="00:00:00:00:00:00", placement=placement)  # type: ignore[arg-type]
         cfg = replace(base, wearables=[wearable])
-        findings = []
+        findings: list[Finding] = []
         for det in build_detectors(cfg):
             if det.name == "fall":
                 findings = replay(det, "trial", trials.samples(i), trials.fs, BATCH)  # type: ignore[arg-type]
-        cancelled = {f.key for f in findings if f.state is FindingState.CANCELLED}
-        alerts = [
-            {"type": "fall", "t": round(f.at.t, 3), "impact_t": round(float(f.evidence["impact_t"]), 3),
-             "score": float(f.evidence["score"])}
-            for f in findings if f.state is FindingState.RAISED and f.key not in cancelled
-        ]
-        out.write(json.dumps({"trial": str(trials.trial[i]), "alerts": alerts}) + "\n")
+        def fields(f: Finding) -> dict[str, object]:
+            return {"type": "fall", "t": round(f.at.t, 3), "impact_t": round(float(f.evidence["impact_t"]), 3),
+                    "score": float(f.evidence["score"])}
+
+        out.write(json.dumps({"trial": str(trials.trial[i]), "alerts": [fields(f) for f in raised_falls(findings)],
+                              "recovered": [fields(f) for f in recovered_falls(findings)]}) + "\n")
     return 0

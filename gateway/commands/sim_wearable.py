@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from gateway.fall_training import load_trials
+    from detection.fall.trials import load_trials
     from simulators.wearable import VirtualWearable, WearableEmulator
 
     recordings = []

@@ -7,7 +7,7 @@ import pytest
 
 from detection.events import AccelBatch, FindingState, Stamp
 from detection.fall import FallDetector, FallParams, FallWearable
-from gateway.fall_training import raised_falls, replay
+from detection.fall.trials import raised_falls, replay
 
 FS = 50.0
 
@@ -140,4 +140,5 @@ def test_shipped_parameters_are_small_and_numpy_only():
 
     assert SHIPPED.stat().st_size < 1_000_000
     p = FallParams.load()
-    assert 0 < p.threshold < 1 and p.weights.shape == p.mean.shape
+    assert all(0 < t < 1 for t in p.thresholds.values()) and set(p.thresholds) >= {"waist", "neck", "wrist"}
+    assert p.leaves.shape == (len(p.node_f), 4) and p.node_t.shape == p.node_f.shape
