@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,7 @@ class DemoDaemon:
 
     def __init__(self, config_path: Path, say: Callable[[str], None]) -> None:
         self._say = say
+        self._config_path = config_path
         self.events: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
@@ -118,6 +120,8 @@ class DemoDaemon:
             except ValueError:
                 self._say("hub: " + raw.decode(errors="replace").rstrip())
                 continue
+            if ev.get("event") == "web.setup_code":  # the hub logs only a hint; the demo is its own root
+                ev = {**ev, "code": self._setup_code()}
             show = _SHOWN.get(ev.get("event", ""))
             if show is not None:
                 self._say(show(ev))
@@ -126,6 +130,13 @@ class DemoDaemon:
             with self._cond:
                 self.events.append(ev)
                 self._cond.notify_all()
+
+    def _setup_code(self) -> str:
+        storage = tomllib.loads(self._config_path.read_text())["storage"]["path"]
+        try:
+            return (Path(storage).parent / "web-setup-code").read_text().strip()
+        except OSError:
+            return "(carehub setup-code --config " + str(self._config_path) + ")"
 
     def wait(self, name: str, timeout: float, where: Callable[[dict[str, Any]], bool] = lambda e: True) -> bool:
         deadline = time.monotonic() + timeout
