@@ -206,9 +206,10 @@ class Pipeline:
         rows, self._journal = self._journal, []
         try:
             self._store.journal_append(rows)
-        except Exception:
+        except Exception as exc:  # a full or failing card: one line per flush, no traceback
             self.counters["journal_errors"] += 1
-            log.exception("pipeline.journal_failed", rows=len(rows))
+            log.error("pipeline.journal_failed", rows=len(rows), error=str(exc),
+                      count=self.counters["journal_errors"])
 
     def snapshots(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

@@ -24,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from simulators.broker import Mosquitto
 from simulators.platform import PlatformEmulator
 from simulators.rflink import RadioCode, RflinkEmulator
@@ -60,6 +62,7 @@ class Tally:
     escalated_after_ack: dict[str, list[int]] = field(default_factory=dict)  # id -> levels sent after its ack
     late: dict[str, float] = field(default_factory=dict)  # button -> seconds from heard to the platform
     notes: dict[str, str] = field(default_factory=dict)  # button -> what was happening at the press
+    device_of: dict[str, str] = field(default_factory=dict)  # alert id -> button
 
     def problems(self) -> list[str]:
         out = []
@@ -68,7 +71,9 @@ class Tally:
         for dev, ids in self.duplicated.items():
             out.append(f"duplicated: {dev} has alert ids {ids} ({self.notes.get(dev, '')})")
         for seq, ids in self.seq_repeats.items():
-            out.append(f"seq repeat: seq {seq} on alerts {ids}")
+            out.append(f"seq repeat: seq {seq} on alerts {ids} (buttons "
+                       + ", ".join(f"{self.device_of.get(i)}: {self.notes.get(self.device_of.get(i, ''), '')}"
+                                   for i in ids) + ")")
         for alert_id, levels in self.escalated_after_ack.items():
             out.append(f"escalated after its acknowledgement: {alert_id} re-sent at levels {levels}")
         for dev, s in self.late.items():
@@ -115,8 +120,13 @@ class FaultRun:
     def hub(self) -> Daemon:
         return self.daemons[-1]
 
-    def start_hub(self, **kwargs: Any) -> Daemon:
+    def start_hub(self, config_path: Path | None = None, **kwargs: Any) -> Daemon:
+        """A new daemon on the same state; ``config_path``: its config there (written if missing)."""
         d = self.make_daemon(self.cfg)
+        if config_path is not None:
+            d.config_path = config_path
+            if not config_path.exists():
+                config_path.write_text(tomli_w.dumps(self.cfg))
         self.daemons.append(d)
         return d.start(**kwargs)
 
@@ -198,6 +208,7 @@ class FaultRun:
             first_at[a["device"]] = min(first_at.get(a["device"], at), at)
         t = Tally(heard=len(heard))
         t.notes = {p.device: p.note for p in self.presses}
+        t.device_of = {a["id"]: a["device"] for a in alerts}
         for device, (ids, first_heard) in heard.items():
             got = ids_of.get(device, set())
             if not got:

@@ -17,12 +17,15 @@ prints it). Defects these tests find are written up in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import time
 from collections import Counter
 
 import pytest
+import tomli_w
 
 from tests.fault_harness import FaultRun, Tally
 
@@ -149,5 +152,142 @@ def test_radio_unplugged_mid_burst(tmp_path, daemon_factory):
         assert len(events) == 4
         raw = "\n".join(d.log_path.read_text(errors="replace") for d in run.daemons)
         assert "Traceback" not in raw, [ln for ln in raw.splitlines() if "Traceback" in ln][:3]
+    finally:
+        run.close()
+
+
+# --- a full disk ----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MiB tmpfs: a card that fills up. Mounting needs root (CI and `./dev test` run as root or sudo)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    cmd = ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "carehub-test-disk", str(mnt)]
+    if os.geteuid() != 0:
+        cmd = ["sudo", "-n", *cmd]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"cannot mount a small tmpfs for the disk-full test ({proc.stderr.strip()}): "
+                    "run the tests as root, or as a user with passwordless sudo, as ./dev test expects")
+    try:
+        yield mnt
+    finally:
+        subprocess.run([*cmd[: cmd.index("mount")], "umount", "-l", str(mnt)], capture_output=True)
+
+
+def fill(disk) -> None:
+    """Take every free block, down to the last one."""
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for size in (65536, 4096, 512, 1):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+
+
+def test_disk_full_during_alert_writes_journal_flush_and_config_save(tmp_path, daemon_factory, small_disk):
+    run = FaultRun(tmp_path, daemon_factory, seed=SEED + 3, buttons=40,
+                   storage={"path": str(small_disk / "state" / "carehub.db")})
+    config = small_disk / "carehub.toml"
+    try:
+        run.start_hub(config_path=config)
+        run.wait_online()
+        run.burst(2, (0.1, 0.2), note="disk with room")
+        fill(small_disk)
+        # Alert writes: press until SQLite runs out of room, and a few times more.
+        for _ in range(30):
+            run.press("disk full")
+            time.sleep(0.15)
+            if run.hub.find("alert.storage_failed"):
+                break
+        failed = run.hub.find("alert.storage_failed")
+        assert failed, "the disk never filled up for SQLite: the test did not test anything"
+        run.burst(3, (0.1, 0.2), note="disk full")
+        # Config save: refused with a clear reason, the file on disk untouched, no debris.
+        before = config.read_bytes()
+        names = sorted(p.name for p in small_disk.iterdir())
+        run.platform.request("test-site", "set_config", {"request_id": "full", "changes": {
+            "alerts": {"ack_timeout_s": 30.0}}})
+        assert run.platform.wait_for(lambda p: any("/response/" in o.topic for o in p.other), timeout=10)
+        answer = next(o.json() for o in run.platform.other if "/response/" in o.topic)
+        assert answer["request_id"] == "full" and not answer.get("applied") and answer["ok"] is False, answer
+        assert "space" in answer["error"].lower(), answer
+        assert config.read_bytes() == before
+        assert sorted(p.name for p in small_disk.iterdir()) == names, "a failed save left files behind"
+        # Journal flush (at the latest when stopping): fails in one clear line, and the hub stops cleanly.
+        hub = run.hub
+        assert hub.stop() == 0, hub.tail()
+        assert hub.find("hub.stopped"), hub.tail()
+        journal = hub.find("pipeline.journal_failed")
+        assert journal and "full" in journal[0]["error"].lower(), hub.tail()
+        # A clear log: each failure one line naming it, no tracebacks (checked last, with the account).
+        hub.find("hub.stopped")  # reads the whole log
+        noisy = [f"{e.get('event')} logged a traceback ({str(e['exception']).splitlines()[-1]})"
+                 for e in hub.events if "Traceback" in str(e.get("exception", ""))]
+        noisy += [f"not a log line: {e['text'][:120]}" for e in hub.events if e.get("event") == "<non-json>"]
+        # Room again: the hub starts on the same card and goes on.
+        (small_disk / "filler").unlink()
+        run.start_hub(config_path=config)
+        run.wait_online()
+        run.burst(2, (0.1, 0.2), note="disk with room again")
+        run.settle()
+        from_memory = {e["id"]: a["device"] for d in run.daemons for e in d.find("alert.storage_failed")
+                       for a in run.platform.alerts if a["id"] == e["id"]}
+        t = run.account(also_heard=from_memory)
+        print(t.summary())
+        assert not t.problems() + noisy, f"{t.summary()}\n" + "\n".join(t.problems() + noisy)
+        assert t.heard > 0 and t.delivered == t.heard
+    finally:
+        run.close()
+
+
+# --- power loss while the config is saved -------------------------------------------
+
+
+def test_power_loss_during_a_config_save_starts_with_the_last_good_config(tmp_path, daemon_factory):
+    """save_atomic: .bak (temp, fsync, rename), then the file (temp, fsync, rename, fsync dir).
+
+    A power cut leaves one of these states; each must start with the last good config,
+    never refuse to start and never run on half a file.
+    """
+    run = FaultRun(tmp_path, daemon_factory, seed=SEED + 4, buttons=4)
+    config = tmp_path / "cut" / "carehub.toml"
+    config.parent.mkdir()
+    good = tomli_w.dumps({**run.cfg, "site": {"id": "good-site"}})
+    older = tomli_w.dumps({**run.cfg, "site": {"id": "older-site"}})
+    newer = tomli_w.dumps({**run.cfg, "site": {"id": "newer-site"}})
+    tmp = config.with_name(f".{config.name}.tmp-4242")
+    bak = config.with_name(config.name + ".bak")
+    bak_tmp = bak.with_name(f".{bak.name}.tmp-4242")
+    states = {
+        # cut while writing the new copy of .bak
+        "half-written .bak temp": ({config: good, bak: older, bak_tmp: good[: len(good) // 2]}, "good-site"),
+        # cut after .bak, while writing the new file: a complete or a half-written temp
+        "complete temp, not renamed": ({config: good, bak: good, tmp: newer}, "good-site"),
+        "half-written temp": ({config: good, bak: good, tmp: newer[: len(newer) // 3]}, "good-site"),
+        "empty temp": ({config: good, bak: good, tmp: ""}, "good-site"),
+        # cut after the rename: the new file, and the previous one as .bak
+        "renamed": ({config: newer, bak: good}, "newer-site"),
+        # the card lost the file's blocks (rename kept, data gone): the previous copy is the last good one
+        "file empty, .bak good": ({config: "", bak: good}, "good-site"),
+        "file cut short, .bak good": ({config: newer[: newer.index("newer-site") + 3], bak: good}, "good-site"),
+    }
+    try:
+        for name, (files, site) in states.items():
+            for f in config.parent.iterdir():
+                f.unlink()
+            for path, text in files.items():
+                path.write_text(text)
+            hub = run.start_hub(config_path=config)
+            ready = hub.wait_event("hub.ready")
+            assert ready["site"] == site, f"{name}: started as {ready['site']}, expected {site}"
+            assert hub.stop() == 0, f"{name}:\n{hub.tail()}"
+            raw = hub.log_path.read_text(errors="replace")
+            if name.startswith("file "):
+                assert "config.fallback_to_backup" in raw, f"{name}: the fallback must be logged"
     finally:
         run.close()
