@@ -427,8 +427,6 @@ class Hub:
         await self._stop_task("uplink-trial")
         await candidate.stop()
         reason = candidate.problem or f"no connection within {timeout:g} s"
-        self.platform_switch = {"wall": time.time(), "result": "reverted", "broker": candidate.broker,
-                                "kept": self.uplink.broker, "reason": reason}
         log.error("uplink.switch_reverted", tried=candidate.broker, kept=self.uplink.broker, reason=reason)
         data = to_data(self.config)
         data["platform"], data["site"] = to_data(self._uplink_config.platform), to_data(self._uplink_config.site)
@@ -440,6 +438,8 @@ class Hub:
                                  at=self.clock.now(), key="platform_switch",
                                  evidence={"tried": candidate.broker, "kept": self.uplink.broker,
                                            "reason": reason}))
+        self.platform_switch = {"wall": time.time(), "result": "reverted", "broker": candidate.broker,
+                                "kept": self.uplink.broker, "reason": reason}
 
     def _use_uplink(self, uplink: Uplink, cfg: Config) -> None:
         self.uplink = uplink

@@ -1,8 +1,9 @@
 """MQTT to the care platform (paho-mqtt 2.x), publishing from the durable outbox.
 
-paho runs its network loop in its own thread and reconnects by itself with
-capped exponential backoff; every callback is handed to the asyncio loop with
-``call_soon_threadsafe`` so that all state lives on one thread. An outbox row
+paho is driven from the asyncio event loop (``gateway/mqtt_loop.py``), so a
+PUBLISH is written to the socket in the same turn as the commit that queued it;
+its callbacks are handed on with ``call_soon_threadsafe`` (only the connect runs
+in a worker thread), so all state lives on the loop's thread. An outbox row
 leaves the outbox only when the broker acknowledges it (PUBACK at QoS 1);
 rows are handed to paho only while connected, so the ``historical`` flag is
 decided when a message really leaves, and paho itself resends what was in
@@ -20,9 +21,7 @@ of sending it (docs/mqtt.md, "Trust").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import ssl
 import time
 from collections import Counter
@@ -38,6 +37,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config.schema import PlatformConfig
+from gateway.mqtt_loop import LoopDriver
 from gateway.store import Store
 from gateway.topics import Topics
 
@@ -131,6 +131,7 @@ class Uplink:
         self.standby = standby
         self._connected_once = asyncio.Event()
         self._client_id = client_id
+        self._driver: LoopDriver | None = None
         # Settings that cannot be used (a TLS file missing or unreadable) must not stop the
         # hub: it keeps detecting and storing alerts, says what is wrong, and tries again.
         self.problem: str | None = None
@@ -212,6 +213,7 @@ class Uplink:
         """
         if self.connected and not self.standby:
             self._client.publish(topic, payload, qos=qos, retain=retain)
+            self._flush()
 
     def publish_from_memory(self, topic: str, payload: bytes) -> None:
         """Last resort when the outbox cannot be written (storage failure).
@@ -220,6 +222,7 @@ class Uplink:
         until the broker acknowledges it; it is lost only if the hub also restarts.
         """
         self._client.publish(topic, self._finalize(payload), qos=1)
+        self._flush()
         self.counters["published_from_memory"] += 1
 
     # --- lifecycle ------------------------------------------------------------
@@ -239,12 +242,15 @@ class Uplink:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self._settings_usable()
+        # Only records where and how to connect: the driver connects, on this loop.
         self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s,
                                    clean_start=False if self.cfg.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                                    properties=connect_properties(self.cfg))
-        self._client.loop_start()
+        self._driver = LoopDriver(self._client, min_delay_s=self.cfg.reconnect_min_s,
+                                  max_delay_s=self.cfg.reconnect_max_s, describe=lambda: self.broker)
         log.info("uplink.starting", broker=self.broker, protocol=self.cfg.protocol)
         health = asyncio.create_task(self._health_loop())
+        network = asyncio.create_task(self._driver.run())
         try:
             while True:
                 await self._wake.wait()
@@ -253,24 +259,37 @@ class Uplink:
                     self._submit_outbox()
         finally:
             health.cancel()
+            network.cancel()
             for task in list(self._requests):
                 task.cancel()
 
     async def stop(self) -> None:
         """Say goodbye properly: a clean disconnect does not fire the last will,
         so publish ``offline`` first."""
+        if self._driver is not None:
+            self._driver.stop()
         if self.connected:
             info = self._client.publish(self.topics.status, b"offline", qos=1, retain=True)
+            self._flush()
             for _ in range(20):
                 if info.is_published():
                     break
                 await asyncio.sleep(0.05)
         self._client.disconnect()
-        self._client.loop_stop()
 
     # --- outbox ---------------------------------------------------------------
 
     def _submit_outbox(self) -> None:
+        try:
+            self._submit_rows()
+        finally:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._driver is not None:
+            self._driver.flush()
+
+    def _submit_rows(self) -> None:
         room = MAX_IN_FLIGHT - len(self._in_flight)
         while room > 0:
             rows = self.store.outbox(after=self._submitted_upto, limit=room)
@@ -318,12 +337,6 @@ class Uplink:
 
     def _cb_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
                     properties: Properties | None) -> None:
-        sock = client.socket()
-        if sock is not None:
-            # paho leaves Nagle's algorithm on: an alert written just after a small
-            # PUBACK would then wait for the broker's delayed ACK (~40 ms).
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._call(self._connected, rc)
 
     def _cb_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
@@ -359,6 +372,8 @@ class Uplink:
         self.last_connect_wall = time.time()
         self.counters["connects"] += 1
         self._connected_once.set()
+        if self._driver is not None:
+            self._driver.accepted()
         if self.standby:
             log.info("uplink.standby_connected", broker=self.broker)
             return
@@ -376,6 +391,7 @@ class Uplink:
         else:
             self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
         self._client.publish(self.topics.status, b"online", qos=1, retain=True)
+        self._flush()
         if self._on_connect_cb is not None:
             self._on_connect_cb()
         self._wake.set()

@@ -1,0 +1,158 @@
+"""paho-mqtt driven from the asyncio event loop instead of paho's own network thread.
+
+With paho's thread, an alert committed on the loop crossed to that thread before it
+was written to the socket, and that hop was most of the hub's help-call latency
+(docs/benchmarks.md). Here the socket is watched by the loop itself (paho's
+``examples/loop_asyncio.py`` pattern: ``loop_read`` when readable, ``loop_write``
+when writable, ``loop_misc`` every second for keepalive), and no write callback is
+registered, so ``publish()`` called on the loop writes the PUBLISH to the socket in
+the same turn as the commit that queued it.
+
+Connecting (DNS, TCP, the TLS handshake) blocks in paho, so it runs in a worker
+thread; everything after it runs on the loop. Reconnection is ours: exponential
+backoff with full jitter between ``reconnect_min_s`` and a doubling ceiling that
+stops at ``reconnect_max_s``, reset by a connection that the broker accepted, so
+that a thousand hubs coming back from one power cut do not knock in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import structlog
+
+log = structlog.get_logger("carehub.uplink")
+
+MISC_PERIOD_S = 1.0
+CONNECT_FAIL_LOG_S = 60.0  # a broker that stays away is said once a minute, not once a retry
+
+
+class LoopDriver:
+    def __init__(self, client: mqtt.Client, *, min_delay_s: float, max_delay_s: float,
+                 describe: Callable[[], str], rng: random.Random | None = None) -> None:
+        self.client = client
+        self._min = min_delay_s
+        self._max = max(max_delay_s, min_delay_s)
+        self._describe = describe
+        self._rng = rng or random.Random()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+        self._sock: Any = None
+        self._gone = asyncio.Event()
+        self._stopping = False
+        self._delay = min_delay_s
+        self._last_fail_log = -1e9
+        self.connect_failures = 0
+        client.on_socket_open = self._opened
+        client.on_socket_close = self._closed
+
+    def accepted(self) -> None:
+        """The broker accepted the connection (CONNACK success): start backoff afresh."""
+        self._delay = self._min
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        while not self._stopping:
+            self._gone.clear()
+            try:
+                await asyncio.to_thread(self.client.reconnect)
+            except (OSError, ssl.SSLError, ValueError) as exc:  # refused, unreachable, DNS, TLS
+                self._connect_failed(exc)
+            else:
+                if self._stopping:  # stopped while the connection was being made
+                    self._close_now()
+                    return
+                misc = asyncio.create_task(self._misc())
+                try:
+                    await self._gone.wait()
+                finally:
+                    misc.cancel()
+            if self._stopping:
+                return
+            await asyncio.sleep(self._rng.uniform(self._min, self._delay))
+            self._delay = min(self._delay * 2, self._max)
+
+    def flush(self) -> None:
+        """Write what paho could not write at once (a full socket buffer, or packets queued in a callback)."""
+        if self._sock is not None and self._loop is not None and self.client.want_write():
+            self._loop.add_writer(self._sock, self._writable)
+
+    def stop(self) -> None:
+        """No more reconnecting; the caller disconnects the client."""
+        self._stopping = True
+        self._gone.set()
+
+    # --- socket readiness, on the loop --------------------------------------------------------
+
+    def _readable(self) -> None:
+        self.client.loop_read()
+        self.flush()
+
+    def _writable(self) -> None:
+        self.client.loop_write()
+        if not self.client.want_write() and self._sock is not None and self._loop is not None:
+            self._loop.remove_writer(self._sock)
+
+    async def _misc(self) -> None:
+        while True:
+            await asyncio.sleep(MISC_PERIOD_S)
+            self.client.loop_misc()
+            self.flush()
+
+    # --- paho's socket callbacks (open: from the connecting thread; close: from the loop) ----
+
+    def _opened(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # paho leaves Nagle's algorithm on: an alert written just after a small
+        # PUBACK would then wait for the broker's delayed ACK (~40 ms).
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._watch, sock)
+
+    def _watch(self, sock: Any) -> None:
+        if self.client.socket() is not sock:
+            self._gone.set()  # closed again before the loop got to it
+            return
+        self._sock = sock
+        assert self._loop is not None
+        self._loop.add_reader(sock, self._readable)
+        self.flush()
+
+    def _closed(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if self._loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._unwatch(sock)
+        else:
+            self._loop.call_soon_threadsafe(self._unwatch, sock)
+
+    def _unwatch(self, sock: Any) -> None:
+        if self._sock is not sock:
+            return  # never watched: _watch sees it gone and says so
+        assert self._loop is not None
+        self._loop.remove_reader(sock)
+        self._loop.remove_writer(sock)
+        self._sock = None
+        self._gone.set()
+
+    def _close_now(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.disconnect()
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        self.connect_failures += 1
+        now = time.monotonic()
+        if now - self._last_fail_log >= CONNECT_FAIL_LOG_S:
+            self._last_fail_log = now
+            log.warning("uplink.connect_failed", broker=self._describe(), error=str(exc)[:200],
+                        failures=self.connect_failures)
