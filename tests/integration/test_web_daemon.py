@@ -219,11 +219,20 @@ def test_idle_sockets_cannot_starve_the_uplink(tmp_path: Path, mosquitto: Mosqui
         refused = [s for s in idle if _closed_by_peer(s, 0.05)]
         kept = [s for s in idle if s not in refused]
         assert len(refused) >= len(idle) - 64, "beyond the caps: closed at once"
+        # One that is let in sends its request head a byte at a time (slowloris).
+        slow = kept[0]
+        slow.sendall(b"GET /setup HTTP/1.1\r\n")
         # The broker restarts while the page is under this load: the uplink needs new descriptors.
         mosquitto.stop()
         mosquitto.start()
         d.wait_event("uplink.connected", nth=2, timeout=20)
-        # The silent ones that were let in are closed after the header timeout.
+        while time.monotonic() - opened_at < HEADER_TIMEOUT_S + 3:
+            try:
+                slow.sendall(b"X")
+            except OSError:
+                break  # closed by the hub
+            time.sleep(0.5)
+        # The silent ones that were let in, and the slow one, are closed after the header timeout.
         remaining = HEADER_TIMEOUT_S + 5 - (time.monotonic() - opened_at)
         assert all(_closed_by_peer(s, max(remaining, 0.1)) for s in kept)
         assert time.monotonic() - opened_at >= HEADER_TIMEOUT_S - 1, "not before the timeout"
