@@ -33,6 +33,7 @@ SENSORS = {
     "pir_hall": ("entrance", "motion"), "bed": ("bedroom", "bed"), "seat": ("living", "seat"),
     "toilet": ("bathroom", "toilet_flush"), "fridge": ("kitchen", "fridge"), "door": ("entrance", "door"),
     "door_bathroom": ("bathroom", "door"), "door_bedroom": ("bedroom", "door"), "door_kitchen": ("kitchen", "door"),
+    "door_living": ("living", "door"),
     "cupboard": ("kitchen", "cabinet"), "cabinet_bathroom": ("bathroom", "cabinet"),
 }
 KINDS = ("standard", "motion", "contacts", "mats", "stuck")
@@ -40,12 +41,13 @@ _KIND_SENSORS = {
     "standard": {"pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living", "pir_hall", "bed", "seat", "toilet",
                  "fridge", "door"},
     "motion": {"pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living", "pir_hall", "door"},
-    "contacts": {"door", "door_bathroom", "door_bedroom", "door_kitchen", "cupboard", "cabinet_bathroom", "toilet",
-                 "fridge"},
+    "contacts": {"door", "door_bathroom", "door_bedroom", "door_kitchen", "door_living", "cupboard",
+                 "cabinet_bathroom", "toilet", "fridge"},
     "mats": {"pir_bathroom", "pir_kitchen", "pir_hall", "bed", "seat", "toilet", "fridge", "door"},
 }
 _KIND_SENSORS["stuck"] = _KIND_SENSORS["mats"]
-ROOM_DOOR = {"bathroom": "door_bathroom", "bedroom": "door_bedroom", "kitchen": "door_kitchen"}
+ROOM_DOOR = {"bathroom": "door_bathroom", "bedroom": "door_bedroom", "kitchen": "door_kitchen",
+             "living": "door_living"}
 PIR = {room: sid for sid, (room, kind) in SENSORS.items() if kind == "motion"}
 
 
@@ -107,12 +109,13 @@ class _Day:
             self.emit(end - 60, "toilet", 1)
             self.emit(end - 50, "toilet", 0)
         if room == "kitchen":
+            inside = (start + 10, max(start + 10, end - 60))  # between coming in and going out
             for _ in range(self.rng.randint(1, 3)):
-                t = self.rng.uniform(start, end)
+                t = self.rng.uniform(*inside)
                 self.emit(t, "fridge", 1)
                 self.emit(t + self.rng.uniform(5, 40), "fridge", 0)
             for _ in range(self.rng.randint(1, 4)):
-                t = self.rng.uniform(start, end)
+                t = self.rng.uniform(*inside)
                 self.emit(t, "cupboard", 1)
                 self.emit(t + self.rng.uniform(3, 30), "cupboard", 0)
         self.activities.append((start, end, label))

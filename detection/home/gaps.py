@@ -39,6 +39,8 @@ PRIOR_Q = 0.02  # population prior: share of silences longer than TAIL_S ...
 PRIOR_MEAN_S = 30 * 60.0  # ... and the mean of their excess over TAIL_S
 Q_WEIGHT = 5.0  # pseudo-silences given to the parent's share
 MEAN_WEIGHT = 4.0  # pseudo-excesses given to the parent's mean
+SHAPE_MIN, SHAPE_MAX = -0.5, 0.5
+SHAPE_WEIGHT = 30.0  # long silences needed before their shape counts half
 BANDS = 4  # night 00-06, morning 06-12, afternoon 12-18, evening 18-24
 
 
@@ -81,9 +83,26 @@ class _Stats:
             return None
         return sum(min(x, CAP_S) for x in self.excess) / len(self.excess)
 
+    def shape(self) -> float:
+        """The tail's shape (generalised Pareto, by moments), shrunk to 0 (exponential) when few.
+
+        Below 0 the silences have a natural end (sitting still, a PIR that fires every half hour
+        or so); above 0 the longest grow without end (an armchair, a home with blind rooms).
+        """
+        k = self.k
+        if k < 3 or not self.excess:
+            return 0.0
+        xs = [min(x, CAP_S) for x in self.excess]
+        m = sum(xs) / k
+        v = sum((x - m) ** 2 for x in xs) / (k - 1)
+        if v <= 0:
+            return SHAPE_MIN
+        xi = 0.5 * (1.0 - m * m / v)
+        return max(SHAPE_MIN, min(SHAPE_MAX, xi)) * k / (k + SHAPE_WEIGHT)
+
 
 def _is_context(key: str) -> bool:
-    return "#" in key and "@" not in key
+    return "#" in key and "@" not in key and ">/" not in key
 
 
 def kind_of(context: str) -> str:
@@ -91,10 +110,20 @@ def kind_of(context: str) -> str:
     return context.split("#", 1)[1] if "#" in context else context
 
 
-def context_key(sensor: str, kind: str, state: int, occupancy: str, room: str) -> str:
-    """The context of a silence: 'sensor:state|occupancy/room#~kind:state|occupancy'."""
+def context_key(sensor: str, kind: str, state: int, occupancy: str, room: str, arrived: bool = False) -> str:
+    """The context of a silence: 'sensor:state|occupancy[>]/room#~kind:state|occupancy'.
+
+    ``>`` marks a sensor heard just after the person came from another room (a door closed on the
+    way in, the first movement in a room), as against one heard while already there (the same door
+    closed on the way out after the cupboards): the silences after them differ.
+    """
     suffix = f"{state}{'|' + occupancy if occupancy else ''}"
-    return f"{sensor}:{suffix}/{room}#~{kind}:{suffix}"
+    return f"{sensor}:{suffix}{'>' if arrived else ''}/{room}#~{kind}:{suffix}"
+
+
+def base_of(context: str) -> str:
+    """The context without the arrival mark: its parent."""
+    return context.replace(">/", "/", 1)
 
 
 def room_of(context: str) -> str:
@@ -107,30 +136,36 @@ class GapModel:
         self._stats: dict[str, _Stats] = {}
         self._cache: dict[tuple[str, int, float, float, float], Limit] = {}  # checked every tick
         self._weighted: float | None = None
+        self._days: dict[int, int] = {}  # day number -> silences of that day remembered
 
     # --- learning ---------------------------------------------------------------
 
     def _keys(self, context: str, hour: int) -> tuple[str, ...]:
         band = band_of(hour)
-        return (context, f"{context}@{band}", kind_of(context))
+        base = base_of(context)
+        keys = (context, f"{context}@{band}", kind_of(context))
+        return keys if base == context else (*keys, base)
 
     def record(self, context: str, hour: int, seconds: float, day: int) -> None:
         if seconds < 0:
             return
         if len(self.gaps) >= KEEP:
-            _, c, h, s = self.gaps.popleft()
+            d, c, h, s = self.gaps.popleft()
             for key in self._keys(c, h):
                 self._stats[key].remove(s)
+            self._days[d] -= 1
+            if not self._days[d]:
+                del self._days[d]
         self.gaps.append((day, context, hour, seconds))
+        self._days[day] = self._days.get(day, 0) + 1
         for key in self._keys(context, hour):
             self._stats.setdefault(key, _Stats()).add(seconds)
         self._cache.clear()
         self._weighted = None
 
     def days(self) -> float:
-        if not self.gaps:
-            return 0.0
-        return float(self.gaps[-1][0] - self.gaps[0][0] + 1)
+        """Days with silences learned (counted, not spanned: a clock set back at boot cannot shrink them)."""
+        return float(len(self._days))
 
     # --- limits -----------------------------------------------------------------
 
@@ -146,13 +181,15 @@ class GapModel:
         """(share of silences that are long, mean excess of the long ones, the context's own stats)."""
         empty = _Stats()
         kind, ctx = self._stats.get(kind_of(context), empty), self._stats.get(context, empty)
-        # Share of silences that are long: context <- kind of sensor <- population.
+        base = self._stats.get(base_of(context), empty) if base_of(context) != context else None
+        chain = [kind] + ([base] if base is not None else []) + [ctx]
+        # Share of silences that are long: context <- sensor and state <- kind of sensor <- population.
         q = PRIOR_Q
-        for s in (kind, ctx):
+        for s in chain:
             q = (s.k + Q_WEIGHT * q) / (s.n + Q_WEIGHT)
         # The size of the long ones, the same way, then the band of the day.
         mean = PRIOR_MEAN_S
-        levels = [kind, ctx] + ([self._stats.get(f"{context}@{band}", empty)] if band is not None else [])
+        levels = chain + ([self._stats.get(f"{context}@{band}", empty)] if band is not None else [])
         for s in levels:
             m = s.mean_excess()
             if m is not None:
@@ -186,8 +223,14 @@ class GapModel:
         q, mean, ctx = self._shrunk(context, band_of(hour))
         per_day = len(self.gaps) / days
         x = q * per_day * self._home_mean() * BUDGET_DAYS / mean
-        seconds = TAIL_S + mean * math.log(x) if x > 1.0 else TAIL_S
-        return seconds, ctx.n, ctx.k
+        if x <= 1.0:
+            return TAIL_S, ctx.n, ctx.k
+        xi = ctx.shape() if ctx.k >= SHAPE_WEIGHT or base_of(context) == context else \
+            self._stats.get(base_of(context), ctx).shape()
+        if abs(xi) < 1e-3:
+            return TAIL_S + mean * math.log(x), ctx.n, ctx.k
+        # Generalised Pareto with this mean: scale = mean * (1 - xi); exceeded by 1 in x long silences.
+        return TAIL_S + mean * (1.0 - xi) / xi * (x ** xi - 1.0), ctx.n, ctx.k
 
     def _limit(self, context: str, hour: int, floor_s: float, ceiling_s: float, default_s: float) -> Limit:
         raw = self.raw(context, hour)
@@ -214,6 +257,7 @@ class GapModel:
         self._cache.clear()
         self.gaps.clear()
         self._stats.clear()
+        self._days.clear()
         for row in data[-KEEP:]:
             d, c, h, s = row
             self.record(str(c), int(h), float(s), int(d))  # type: ignore[arg-type]

@@ -86,6 +86,7 @@ class HomeMonitor:
         self._day_number = -1
         self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
         self._prev_tick: float | None = None
+        self._came_from = ""  # room of the last sign of life from another sensor
         self._step = 30.0
         self._trust_checked = -1e18
 
@@ -181,7 +182,11 @@ class HomeMonitor:
             if kind == "bed":
                 out += self.night.bed(at, hour, active, self.trust.trusted(obs.device))
         occupancy = "bed" if "bed" in self._occupied else ("seat" if "seat" in self._occupied else "")
-        context = context_key(obs.device, kind, int(active), occupancy, room)
+        # Where was the person before this sensor spoke: the last sign of life from another sensor.
+        before = prev.room if prev is not None and prev.device != obs.device else self._came_from
+        if prev is not None and prev.device != obs.device:
+            self._came_from = prev.room
+        context = context_key(obs.device, kind, int(active), occupancy, room, arrived=bool(before) and before != room)
 
         if kind == "motion" and active:
             self._recent_rooms.append((at.t, room))
@@ -207,7 +212,8 @@ class HomeMonitor:
         wake_min = _tod_min(at.local)
         if gap >= LONG_REST_S and ("|bed" in prev.context or evening) and 4 * 60 <= wake_min < 13 * 60:
             day.wake_min = wake_min
-            day.bed_min = _tod_min(prev.local)
+            # Minutes after the evening's midnight-before: 00:10 is 1450, so that 23:50 and 00:10 are close.
+            day.bed_min = (_tod_min(prev.local) - 720.0) % 1440.0 + 720.0
             self.wake_times.append(wake_min)
 
     # --- time passing -----------------------------------------------------------

@@ -1,102 +1,136 @@
-"""``carehub eval home DIR [--inject N] [--seed S]``: false alarms and collapse detection.
+"""``carehub eval home DIR [--n N] [--seed S]``: the judges' protocol, in the project's own loop.
 
-False alarms: the untouched log is replayed; inactivity, room-dwell and no-wake
-alerts raised after the learning period (7 days) count, per day of log after it.
+The same protocol and figures as ``../shared/eval/score_home.py`` (whose docstring is
+the reference), run in one process so that it is quick:
 
-Injected collapses: N moments are drawn at random among the home's signs of
-life after the learning period, at least 4 h before the end, where the person
-is at home and awake as the events show it (not in bed, not during the night
-hours, and the sign of life is not the entrance door, which may mean leaving).
-Every event after that moment is removed, as if the person had collapsed right
-after it, and the log is replayed to 6 h later. Detection: the first urgent
-inactivity, dwell or no-wake alert after the moment; delay from the moment.
-Collapses whose last sign of life was in the bathroom are reported separately.
-``activities.csv`` is not used at all.
+1. False alarms: the untouched log is replayed to its last event; every urgent or
+   emergency alert after the learning period (``--learn-days``, 7) counts, per 30 days.
+2. Collapses: N moments are drawn (``random.Random(seed)``, the scorer's draw) among the
+   events after the learning period, at least ``--horizon-h`` (12) before the end,
+   between 08:00 and 21:00 and outside the sleep and away periods that
+   ``activities.csv`` annotates; every later event is removed, the log is replayed to
+   the moment + horizon, and the first urgent or emergency alert after the moment gives
+   the delay. ``activities.csv`` only chooses the moments: it never reaches the detectors.
+
+Prints one JSON object with the scorer's keys (``--text`` for a table).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
+import re
+import statistics
+import time
 from pathlib import Path
+from typing import Any
 
-LEARNING_DAYS = 7
-URGENT_TYPES = ("inactivity", "room_dwell", "no_wake")
+SEVERE = ("urgent", "emergency")
+SLEEP = re.compile(r"sleep|bed|go_to_bed|go to bed", re.I)
+AWAY = re.compile(r"leav|away|out|enter_home", re.I)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", type=Path, help="folder with events.csv (and home.json)")
-    p.add_argument("--inject", type=int, default=0, help="number of collapses to inject")
-    p.add_argument("--seed", type=int, default=1, help="random seed for the injection moments")
+    p.add_argument("dir", type=Path, help="folder with events.csv (and home.json, activities.csv)")
+    p.add_argument("--n", type=int, default=10, help="collapses to inject (default 10, as the scorer)")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the draw (default 1, as the scorer)")
+    p.add_argument("--learn-days", type=float, default=7.0, help="learning period not scored (days)")
+    p.add_argument("--horizon-h", type=float, default=12.0, help="how long after a collapse to replay (hours)")
     p.add_argument("--config", type=Path, help="config whose detection settings to use")
-    p.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    p.add_argument("--text", action="store_true", help="a table instead of one JSON object")
+
+
+def _blocked(folder: Path, parse_ts: Any) -> list[tuple[float, float]]:
+    path = folder / "activities.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        return [(parse_ts(r["start"]), parse_ts(r["end"])) for r in csv.DictReader(f)
+                if SLEEP.search(r["activity"]) or AWAY.search(r["activity"])]
+
+
+def evaluate(folder: Path, base: Any, n: int, seed: int, learn_days: float = 7.0,
+             horizon_h: float = 12.0) -> dict[str, Any]:
+    from gateway.home_replay import detectors_for, parse_ts, raised, read_events, timeline
+    from gateway.home_replay import run as run_detectors
+
+    events = read_events(folder)
+    first, last = events[0].local, events[-1].local
+    scored_from = first + learn_days * 86400
+    result: dict[str, Any] = {"home": folder.name, "events": len(events), "days": round((last - first) / 86400, 1)}
+
+    def severe(prefix: list[Any], until: float) -> list[Any]:
+        found = raised(run_detectors(detectors_for(folder, events, base), timeline(prefix, until)))
+        return [f for f in found if f.severity.value in SEVERE]
+
+    t0 = time.monotonic()
+    false = [f for f in severe(events, last) if scored_from <= int(f.at.local) <= last]
+    scored_days = max((last - scored_from) / 86400, 1e-9)
+    result.update({"replay_s_full": round(time.monotonic() - t0, 2), "false_alarms": len(false),
+                   "false_alarms_per_30d": round(len(false) / scored_days * 30, 2),
+                   "false_alarm_types": sorted({f.type for f in false})})
+
+    blocked = _blocked(folder, parse_ts)
+
+    def allowed(t: float) -> bool:
+        hour = int(t % 86400 // 3600)
+        return (scored_from <= t <= last - horizon_h * 3600 and 8 <= hour < 21
+                and not any(s <= t <= e for s, e in blocked))
+
+    cands = [i for i, e in enumerate(events) if allowed(e.local)]
+    picks = sorted(random.Random(seed).sample(cands, min(n, len(cands))))
+    delays: list[float | None] = []
+    rows = []
+    for i in picks:
+        moment = events[i].local
+        kept = [e for e in events if e.local <= moment]
+        hit = next((f for f in severe(kept, moment + horizon_h * 3600) if int(f.at.local) > moment), None)
+        d = (int(hit.at.local) - moment) / 60 if hit is not None else None
+        delays.append(d)
+        rows.append({"at": _ts(moment), "room": events[i].room, "delay_min": None if d is None else round(d, 1),
+                     "type": hit.type if hit is not None else None})
+    count = len(delays)
+    found = [d for d in delays if d is not None]
+    inf = [d if d is not None else float("inf") for d in delays]
+    bath = [x for x, r in zip(inf, rows, strict=True) if r["room"] == "bathroom"]
+
+    def within(h: float) -> float | None:
+        return round(sum(1 for d in found if d <= h * 60) / count, 3) if count else None
+
+    result.update({"injected": count, "detected_1h": within(1), "detected_2h": within(2), "detected_4h": within(4),
+                   "detected_12h": within(horizon_h),
+                   "median_delay_min": round(statistics.median(inf), 1) if count else None,
+                   "bathroom_injected": len(bath),
+                   "bathroom_median_delay_min": round(statistics.median(bath), 1) if bath else None,
+                   "never_raised": sum(1 for d in delays if d is None), "injections": rows})
+    return result
+
+
+def _ts(local: float) -> str:
+    from gateway.home_replay import format_ts
+
+    return format_ts(local)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from gateway.commands.config_check import config_or_defaults
-    from gateway.home_replay import detectors_for, raised, read_events, timeline
-    from gateway.home_replay import run as run_detectors
 
     base = config_or_defaults(args.config)
     if base is None:
         return 2
-    events = read_events(args.dir)
-    start, end = events[0].local, events[-1].local
-    learn_end = start + LEARNING_DAYS * 86400
-    settings = base.detection.home
-
-    findings = list(raised(run_detectors(detectors_for(args.dir, events, base), timeline(events, end))))
-    false_alarms = [f for f in findings if f.type in URGENT_TYPES and f.at.local >= learn_end]
-    days = max(0.0, (end - learn_end) / 86400)
-    result: dict[str, object] = {
-        "home": args.dir.name, "days": round((end - start) / 86400, 1), "evaluated_days": round(days, 1),
-        "false_alarms": len(false_alarms),
-        "false_alarms_per_day": round(len(false_alarms) / days, 3) if days else None,
-        "false_alarms_by_type": {t: sum(f.type == t for f in false_alarms) for t in URGENT_TYPES},
-    }
-
-    if args.inject:
-        in_bed = False
-        eligible = []
-        for i, e in enumerate(events):
-            if e.kind == "bed":
-                in_bed = bool(e.state)
-            hour = (e.local % 86400) / 3600
-            night = (hour >= settings.night_start_hour or hour < settings.night_end_hour)
-            if (learn_end <= e.local <= end - 4 * 3600 and not in_bed and not night and e.kind != "door"
-                    and e.kind != "temperature"):
-                eligible.append(i)
-        rng = random.Random(args.seed)
-        picks = sorted(rng.sample(eligible, min(args.inject, len(eligible)))) if eligible else []
-        delays, bath_delays, detected, bath_n = [], [], 0, 0
-        for i in picks:
-            moment = events[i].local + rng.uniform(0, 60)
-            prefix = events[:i + 1]
-            found = None
-            for f in raised(run_detectors(detectors_for(args.dir, events, base), timeline(prefix, moment + 6 * 3600))):
-                if f.type in URGENT_TYPES and f.at.local > moment:
-                    found = f
-                    break
-            bathroom = events[i].room == "bathroom"
-            bath_n += bathroom
-            if found is not None and found.at.local - moment <= 4 * 3600:
-                detected += 1
-                delays.append((found.at.local - moment) / 60)
-                if bathroom:
-                    bath_delays.append((found.at.local - moment) / 60)
-        result["injected"] = len(picks)
-        result["detected_within_4h"] = detected
-        result["detection_rate"] = round(detected / len(picks), 3) if picks else None
-        result["median_delay_min"] = round(float(np.median(delays)), 1) if delays else None
-        result["p90_delay_min"] = round(float(np.percentile(delays, 90)), 1) if delays else None
-        result["bathroom_injected"] = bath_n
-        result["bathroom_median_delay_min"] = round(float(np.median(bath_delays)), 1) if bath_delays else None
-    if args.json:
+    try:
+        result = evaluate(args.dir, base, args.n, args.seed, args.learn_days, args.horizon_h)
+    except (OSError, ValueError) as exc:
+        print(f"carehub eval home: {exc}")
+        return 2
+    if not args.text:
         print(json.dumps(result))
-    else:
-        for key, value in result.items():
+        return 0
+    for key, value in result.items():
+        if key != "injections":
             print(f"{key:<28} {value}")
+    for row in result["injections"]:
+        print(f"  {row['at']}  {row['room']:<10} {row['delay_min']!s:>7} min  {row['type']}")
     return 0

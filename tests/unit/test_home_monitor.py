@@ -67,7 +67,7 @@ def test_missed_morning_raises_no_wake(tmp_path):
 
 
 def test_restless_nights_become_a_wellbeing_notice(tmp_path):
-    folder, events = synthetic(tmp_path, 16, 8, Injection("restless_nights", 14))
+    folder, events = synthetic(tmp_path, 16, 8, Injection("restless_nights", 12))
     found, _ = replay(folder, events, events[-1].local + 86400)
     notes = [f for f in found if f.type == "wellbeing"]
     assert any(n.evidence["metric"] in ("night_activity", "bathroom_visits") for n in notes)
