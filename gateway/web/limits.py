@@ -104,8 +104,9 @@ def open_descriptors() -> int | None:
         return None
 
 
-# paho-mqtt waits on the broker's socket with select(), which cannot watch a descriptor numbered
-# 1024 or above: however high the process's limit (LimitNOFILE), the page keeps the count below it.
+# select(), which paho's own network thread uses (the page's "test connection" runs one), cannot
+# watch a descriptor numbered 1024 or above: however high the process's limit (LimitNOFILE), the
+# page keeps the count below that. It never needs more than its 64 connections anyway.
 SELECT_LIMIT = 1024
 
 
