@@ -40,6 +40,7 @@ from gateway.platform_settings import platform_file_errors
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
 from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import OPEN_STATES, AlertRow, open_store
+from gateway.supervisor import ComponentSpec, Supervisor
 from gateway.topics import Topics
 from gateway.uplink import Uplink, make_client
 from gateway.wearables import WearableDriver, wearable_driver
@@ -83,14 +84,14 @@ class Hub:
         self.pipeline = Pipeline(
             self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
         )
-        self.rflink: RflinkDriver | None = None
-        self.ble: WearableDriver | None = None
+        self.supervisor = Supervisor()
+        for spec in self._component_specs():
+            self.supervisor.add(spec)
         self.state_dir = Path(cfg.storage.path).parent
         self._heard: deque[dict[str, Any]] = deque(maxlen=HEARD_KEPT)
         self._heard_seq = 0
         self.web_counters: Callable[[], dict[str, int]] | None = None
         self.notifier = Notifier()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
         self._config_lock = asyncio.Lock()
         self._uplink_restart: asyncio.Task[None] | None = None
@@ -128,44 +129,38 @@ class Hub:
                     log.exception("detector.restore_failed", detector=det.name)
         return detectors
 
-    def _start_rflink(self) -> None:
-        cfg = self.config
-        if cfg.rflink.enabled:
-            self.rflink = RflinkDriver(
+    def _component_specs(self) -> list[ComponentSpec]:
+        """The hub's components: each with the config slice that rebuilds it when it changes."""
+        from gateway.web.component import WebComponent
+
+        def rflink(cfg: Config) -> RflinkDriver | None:
+            if not cfg.rflink.enabled:
+                return None
+            return RflinkDriver(
                 cfg.rflink.port, _rflink_specs(cfg), self.pipeline.submit, self.clock.now,
                 baudrate=cfg.rflink.baudrate, on_heard=self._on_heard,
                 reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
             )
-            self._spawn("rflink", self.rflink.run)
 
-    def _start_ble(self) -> None:
-        # Runs with no wearables configured too, so that the installer can scan for one.
-        if self.config.ble.enabled:
-            self.ble = wearable_driver(self.config, self.pipeline.submit, self.clock.now)
-            self._spawn("ble", self.ble.run)
+        def ble(cfg: Config) -> WearableDriver | None:
+            # Runs with no wearables configured too, so that the installer can scan for one.
+            return wearable_driver(cfg, self.pipeline.submit, self.clock.now) if cfg.ble.enabled else None
 
-    async def _stop_task(self, name: str) -> None:
-        task = self._tasks.pop(name, None)
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        return [
+            ComponentSpec("rflink", owns=lambda c: c.rflink, build=rflink,
+                          update=lambda d, c: d.update_devices(_rflink_specs(c))),  # type: ignore[attr-defined]
+            ComponentSpec("ble", owns=lambda c: (c.ble, c.wearables), build=ble),
+            ComponentSpec("web", owns=lambda c: c.web, live=False,
+                          build=lambda c: WebComponent(self) if c.web.enabled else None),
+        ]
 
-    def _spawn(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        self._tasks[name] = asyncio.create_task(self._guard(name, fn), name=name)
+    @property
+    def rflink(self) -> RflinkDriver | None:
+        return self.supervisor.get("rflink")  # type: ignore[return-value]
 
-    async def _guard(self, name: str, fn: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Drivers and loops must not die; if one does anyway, log it and start it again."""
-        delay = 1.0
-        while True:
-            try:
-                await fn()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("task.crashed", task=name, restart_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+    @property
+    def ble(self) -> WearableDriver | None:
+        return self.supervisor.get("ble")  # type: ignore[return-value]
 
     # --- running --------------------------------------------------------------
 
@@ -178,18 +173,14 @@ class Hub:
             loop.add_signal_handler(signal.SIGUSR2, lambda: time.sleep(20))
 
         self.policy.resume()
-        self._spawn("uplink", self.uplink.run)
-        self._spawn("policy", self._every(POLICY_TICK_S, self.policy.tick))
-        self._spawn("ticks", self._every(TICK_S, self.pipeline.tick))
-        self._spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
-        self._spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
-        self._start_rflink()
-        self._start_ble()
-        if self.config.web.enabled:
-            from gateway.web.server import serve
-
-            self._spawn("web", lambda: serve(self))
-        self._spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
+        sup = self.supervisor
+        sup.spawn("uplink", self.uplink.run)
+        sup.spawn("policy", self._every(POLICY_TICK_S, self.policy.tick))
+        sup.spawn("ticks", self._every(TICK_S, self.pipeline.tick))
+        sup.spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
+        sup.spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
+        sup.start(self.config)
+        sup.spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
         self.notifier.ready()
         self.notifier.status(f"site {self.config.site.id}: running")
         log.info("hub.ready", site=self.config.site.id, version=__version__, boot_id=self.clock.boot_id,
@@ -204,10 +195,7 @@ class Hub:
         # The uplink last, so that what the others do while stopping can still leave; it
         # may be missing (a switch of broker settings was under way), which must not stop
         # the journal and the baselines from being saved.
-        uplink_task = self._tasks.pop("uplink", None)
-        for task in self._tasks.values():
-            task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        uplink_task = (await self.supervisor.stop_all(last=("uplink",))).get("uplink")
         self.pipeline.flush_journal()
         self.save_baselines()
         await self.uplink.stop()
@@ -219,8 +207,7 @@ class Hub:
         return 0
 
     def healthy(self) -> bool:
-        critical = ("uplink", "policy", "ticks")
-        return all(name in self._tasks and not self._tasks[name].done() for name in critical)
+        return all(self.supervisor.running(name) for name in ("uplink", "policy", "ticks"))
 
     @staticmethod
     async def _every_impl(period: float, fn: Callable[[], None]) -> None:
@@ -320,6 +307,7 @@ class Hub:
             body["ble"] = self.ble.status()
         if self.web_counters is not None:
             body["web"] = self.web_counters()
+        body["components"] = self.supervisor.report()
         body["pi"] = read_pi_health()
         body["home_learning"] = self.home_learning()
         return body
@@ -353,18 +341,10 @@ class Hub:
         self.config = new
         changed = [path for path, _, _ in differences(to_data(old), to_data(new))]
         restart = sorted({p for p in changed if any(p == k or p.startswith(k + ".") for k in RESTART_KEYS)})
-        # Live: device lists, detection settings, alert policy; drivers and uplink restarted in place.
+        # Live: device lists, detection settings, alert policy; components whose settings changed
+        # are rebuilt by the supervisor, the uplink is switched over below.
         self.registry.configure(_device_states(new))
-        if old.rflink != new.rflink:
-            await self._stop_task("rflink")
-            self.rflink = None
-            self._start_rflink()
-        elif self.rflink is not None:
-            self.rflink.update_devices(_rflink_specs(new))
-        if old.ble != new.ble or old.wearables != new.wearables:
-            await self._stop_task("ble")
-            self.ble = None
-            self._start_ble()
+        await self.supervisor.apply(old, new)
         if old.detection != new.detection or old.devices != new.devices or old.wearables != new.wearables:
             self.save_baselines()
             self.pipeline.detectors = self._build_detectors(new)
@@ -403,19 +383,17 @@ class Hub:
         if (new.platform, new.site.id) == (self._uplink_config.platform, self._uplink_config.site.id):
             self._uplink_config = new
             return  # already in use (a revert, or a change that was undone)
-        if "uplink" not in self._tasks:  # a test's hub that was never started is only rebuilt
+        if not self.supervisor.running("uplink"):  # a test's hub that was never started is only rebuilt
             self._use_uplink(self._make_uplink(new), new)
             return
         candidate = self._make_uplink(new, standby=True)
-        self._spawn("uplink-trial", candidate.run)
+        self.supervisor.spawn("uplink-trial", candidate.run)
         timeout = new.platform.switch_timeout_s
         connected = candidate.problem is None and await candidate.wait_connected(timeout)
         if connected:
-            old_task = self._tasks.pop("uplink")
             await self.uplink.stop()
-            old_task.cancel()
-            await asyncio.gather(old_task, return_exceptions=True)
-            self._tasks["uplink"] = self._tasks.pop("uplink-trial")
+            await self.supervisor.stop_task("uplink")
+            self.supervisor.rename("uplink-trial", "uplink")
             self._use_uplink(candidate, new)
             candidate.activate()
             self.platform_switch = {"wall": time.time(), "result": "switched", "broker": candidate.broker}
@@ -424,7 +402,7 @@ class Hub:
                                      at=self.clock.now(), key="platform_switch", state=FindingState.CLEARED,
                                      evidence={"reason": "new settings connected"}))
             return
-        await self._stop_task("uplink-trial")
+        await self.supervisor.stop_task("uplink-trial")
         await candidate.stop()
         reason = candidate.problem or f"no connection within {timeout:g} s"
         log.error("uplink.switch_reverted", tried=candidate.broker, kept=self.uplink.broker, reason=reason)
