@@ -183,14 +183,15 @@ class GapModel:
         kind, ctx = self._stats.get(kind_of(context), empty), self._stats.get(context, empty)
         base = self._stats.get(base_of(context), empty) if base_of(context) != context else None
         chain = [kind] + ([base] if base is not None else []) + [ctx]
-        # Share of silences that are long: context <- sensor and state <- kind of sensor <- population.
+        if band is not None:
+            chain.append(self._stats.get(f"{context}@{band}", empty))
+        # Share of silences that are long, and the size of the long ones: the band of the day <- the
+        # context <- the sensor and state <- the kind of sensor <- the population.
         q = PRIOR_Q
         for s in chain:
             q = (s.k + Q_WEIGHT * q) / (s.n + Q_WEIGHT)
-        # The size of the long ones, the same way, then the band of the day.
         mean = PRIOR_MEAN_S
-        levels = chain + ([self._stats.get(f"{context}@{band}", empty)] if band is not None else [])
-        for s in levels:
+        for s in chain:
             m = s.mean_excess()
             if m is not None:
                 mean = (s.k * m + MEAN_WEIGHT * mean) / (s.k + MEAN_WEIGHT)

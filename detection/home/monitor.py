@@ -87,6 +87,7 @@ class HomeMonitor:
         self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
         self._prev_tick: float | None = None
         self._came_from = ""  # room of the last sign of life from another sensor
+        self._daytime_cache: tuple[float, float, float, float] | None = None
         self._step = 30.0
         self._trust_checked = -1e18
 
@@ -247,25 +248,32 @@ class HomeMonitor:
         """(floor, ceiling, default, dwell) for a silence that began in ``context`` at ``hour``."""
         s = self.s
         occupied = "|bed" in context or "|seat" in context
-        if live and (self._away_since is not None or (self._last is not None and self._last.entrance_door)):
+        front_door = "#~door:" in context and room_of(context) in ENTRANCE_ROOMS
+        if front_door or (live and self._away_since is not None):
             return s.inactivity_floor_min * 60, s.away_ceiling_min * 60, s.away_ceiling_min * 60, False
         if room_of(context) in s.dwell_rooms and not occupied:
             return s.dwell_floor_min * 60, s.dwell_ceiling_min * 60, 45 * 60.0, True
         if "|bed" in context or s.is_night(hour):
             return s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 10 * 3600.0, False
-        return s.inactivity_floor_min * 60, s.inactivity_ceiling_min * 60, 3 * 3600.0, False
+        # By day the learned limit may run into the night (an early night without a bed mat); the
+        # daytime bound in _check_silence is what stops a day context from waiting past the day ceiling.
+        return s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 3 * 3600.0, False
 
     def _daytime_silence(self, start_local: float, end_local: float) -> float:
         """Seconds of [start, end] in the waking day: from the time no_wake is due to the night's start."""
         s = self.s
         day_from = max(float(s.night_end_hour * 60), self._wake_due[1] if self._wake_due else DEFAULT_WAKE_MIN)
         total, t = 0.0, start_local
+        cached = self._daytime_cache
+        if cached is not None and cached[0] == start_local and cached[1] == day_from and cached[2] <= end_local:
+            total, t = cached[3], cached[2]  # the part already counted on earlier ticks of this silence
         while t < end_local:
             step_end = min(end_local, (t // 600 + 1) * 600)
             tod = _tod_min(t)
             if tod >= day_from and not s.is_night(tod / 60.0):
                 total += step_end - t
             t = step_end
+        self._daytime_cache = (start_local, day_from, end_local, total)
         return total
 
     def _check_silence(self, last: _Last, at: Stamp) -> list[Finding]:

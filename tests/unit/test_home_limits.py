@@ -157,7 +157,11 @@ def test_learning_is_visible_and_survives_a_restart(tmp_path: Path):
     assert 25 <= row["limit_min"] <= 720
     again = HomeMonitor(HomeSettings())
     again.restore(home.snapshot() or {})
-    assert again.learning(15) == seen
+    restored = again.learning(15)
+    assert [(r["context"], r["silences"], r["long_silences"]) for r in restored["contexts"]] == \
+        [(r["context"], r["silences"], r["long_silences"]) for r in seen["contexts"]]
+    for a, b in zip(restored["contexts"], seen["contexts"], strict=True):
+        assert abs(a["limit_min"] - b["limit_min"]) <= 1.0  # silences are saved to 0.1 s
     fresh = HomeMonitor(HomeSettings()).learning(15)
     assert fresh["learning"] and fresh["contexts"] == []
 
