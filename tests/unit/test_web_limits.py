@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config.schema import PlatformConfig
-from gateway.daemon import PROBE_NO_CONNECT, probe_broker
+from gateway.probe import PROBE_NO_CONNECT, probe_broker
 from gateway.web import listener
 from gateway.web.app import COUNTERS, PROBES_PER_MIN, STREAMS, make_app
 from gateway.web.limits import (

@@ -1,0 +1,78 @@
+"""Words on the page built from data: times, field help, live events, errors, in the page's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from gateway.config import FieldError
+from gateway.web.forms import FormField
+
+
+def _when(wall: float | None) -> str:
+    if wall is None:
+        return "—"
+    return datetime.fromtimestamp(wall).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def field_help(t: Callable[..., str], f: FormField) -> str:
+    parts = [t(f"field.{f.path}.help")]
+    if f.min is not None and f.max is not None:
+        parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f)))
+    return " ".join(p for p in parts if p).strip()
+
+
+def _unit(t: Callable[..., str], f: FormField) -> str:
+    return " " + t(f"unit.{f.unit}") if f.unit else ""
+
+
+def event_text(t: Callable[..., str], ev: Mapping[str, Any]) -> str:
+    """One live event in the page's language, built from its fields rather than its English text."""
+    kind = ev.get("kind", "")
+    d = ev.get("detail") or {}
+    if kind == "motion":
+        return t("event.motion" if d.get("active", True) else "event.motion_end")
+    if kind == "button":
+        return t(f"event.button.{d.get('action', 'help')}")
+    if kind == "finding":
+        return t("event.finding", what=_label(t, "finding", d.get("type", "")), state=t(f"state.{d.get('state', '')}"))
+    if kind == "alert":
+        return t("event.alert", id=str(ev.get("alert_id", ""))[:8], state=t(f"state.{ev.get('state', '')}"))
+    if kind == "status":
+        parts = []
+        for key, value in d.items():
+            msg = f"event.status.{key}.{str(value).lower()}" if isinstance(value, bool) else f"event.status.{key}"
+            text = t(msg, value=f"{value:g}" if isinstance(value, float) else value)
+            parts.append(f"{key}={value}" if text == msg else text)  # a reading this page does not know yet
+        return t("event.status", detail=", ".join(parts))
+    if kind == "vital":
+        return t("event.vital", bpm=d.get("heart_rate_bpm", "?"))
+    if "active" in d:
+        return t("event.contact", kind=_label(t, "kind", kind), state=t("event.on" if d["active"] else "event.off"))
+    return str(ev.get("text", kind))
+
+
+def _label(t: Callable[..., str], prefix: str, value: Any) -> str:
+    """A known room, kind or finding type in the page's language; anything else (a room the
+    installer invented) as it is."""
+    text = t(f"{prefix}.{value}")
+    return str(value) if text == f"{prefix}.{value}" else text
+
+
+def _error_text(t: Callable[..., str], f: FormField | None, e: FieldError) -> str:
+    """An error in the page's language, built from the field's constraints where they say it."""
+    if e.value == "<missing>":
+        return t("error.required")
+    if f is not None:
+        if f.kind in ("int", "float") and f.min is not None and f.max is not None:
+            return t("error.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f))
+        if f.kind in ("int", "float"):
+            return t("error.number")
+        if f.kind == "choice":
+            return t("error.choice")
+        if f.pattern and "already used" not in e.allowed and "together" not in e.allowed:
+            return t(f"field.{f.path}.format")
+    if "already used" in e.allowed:
+        return t("error.duplicate")
+    return t("error.other", reason=e.allowed)
