@@ -81,6 +81,11 @@ class Mosquitto:
             self.proc.wait()
         self.proc = None
 
+    def forget(self) -> None:
+        """Lose what was saved (a broker without persistence, or one killed before it saved)."""
+        for f in self._dir.glob("*.db"):
+            f.unlink()
+
     def __enter__(self) -> Mosquitto:
         return self.start()
 

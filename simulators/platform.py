@@ -74,6 +74,7 @@ class PlatformEmulator:
         self._connected = threading.Event()
 
     def start(self) -> PlatformEmulator:
+        self._connected.clear()  # started again after stop(): wait for the new connection
         props = None
         if self.persistent:
             props = Properties(PacketTypes.CONNECT)

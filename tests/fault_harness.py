@@ -75,7 +75,9 @@ class Tally:
                        + ", ".join(f"{self.device_of.get(i)}: {self.notes.get(self.device_of.get(i, ''), '')}"
                                    for i in ids) + ")")
         for alert_id, levels in self.escalated_after_ack.items():
-            out.append(f"escalated after its acknowledgement: {alert_id} re-sent at levels {levels}")
+            dev = self.device_of.get(alert_id, "")
+            out.append(f"escalated after its acknowledgement: {alert_id} ({dev}: {self.notes.get(dev, '')}) "
+                       f"re-sent at levels {levels}")
         for dev, s in self.late.items():
             out.append(f"late: {dev} reached the platform {s:.1f} s after it was heard ({self.notes.get(dev, '')})")
         return out

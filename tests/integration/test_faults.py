@@ -120,6 +120,24 @@ def test_broker_killed_with_more_than_50_messages_in_flight(tmp_path, daemon_fac
         kill_at = run.rng.randrange(10, 30)
         run.burst(40, (0.002, 0.01), note="broker killed mid-burst",
                   at={kill_at: lambda: (broker.kill(), time.sleep(0.3), broker.start())})
+        # A broker that acknowledged alerts to the hub and lost them before the platform had them:
+        # the platform is away a moment, the broker queues for it, dies and forgets. Only the
+        # hub's re-sending of open, unacknowledged alerts on connect can deliver them in time.
+        run.hub.wait_event("uplink.connected", nth=3, timeout=15)
+        run.platform.stop()
+        published = len(run.hub.find("alert.published"))
+        run.burst(10, (0.005, 0.02), note="accepted by the broker, then lost with it")
+        run.hub.wait_event("alert.published", nth=published + 10, timeout=10)
+        broker.kill()
+        broker.forget()
+        assert run.hub.proc is not None
+        os.kill(run.hub.proc.pid, signal.SIGSTOP)  # the platform is back before the hub reconnects
+        try:
+            broker.start()
+            run.platform.start()
+            time.sleep(0.3)  # its subscriptions are in place
+        finally:
+            os.kill(run.hub.proc.pid, signal.SIGCONT)
         run.settle()
         check(run.account())
     finally:
