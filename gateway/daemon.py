@@ -16,35 +16,35 @@ import json
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from detection.events import Finding, FindingState, Severity, Stamp
+from detection.events import Stamp
 from drivers.rflink import DeviceSpec, RflinkDriver
 from drivers.rflink.codec import Heard
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.clock import HubClock
-from gateway.config import Config, ConfigError, differences, save_atomic, secret_paths, to_data, validate
+from gateway.config import Config, ConfigError, differences, save_atomic, secret_paths, to_data
 from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
+from gateway.learn import HeardCodes
 from gateway.pi_health import read_pi_health
 from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
 from gateway.platform_settings import platform_file_errors
+from gateway.platform_switch import PlatformSwitch
+from gateway.probe import probe_broker
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
 from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import OPEN_STATES, AlertRow, open_store
 from gateway.supervisor import ComponentSpec, Supervisor
 from gateway.topics import Topics
-from gateway.uplink import Uplink, make_client
+from gateway.uplink import Uplink
 from gateway.wearables import WearableDriver, wearable_driver
-from gateway.web.audit import changes
 
 log = structlog.get_logger("carehub.daemon")
 
@@ -56,7 +56,6 @@ BASELINE_SAVE_S = 3600.0
 # Keys whose change needs a restart of the process; everything else is applied live
 # (the radio drivers and the uplink are restarted inside the running hub).
 RESTART_KEYS = ("storage", "logging", "web")
-HEARD_KEPT = 50  # radio codes remembered for the installer's learn mode
 
 
 class Hub:
@@ -74,7 +73,7 @@ class Hub:
         self.bus = EventBus()
         self.registry = DeviceRegistry()
         self.registry.configure(_device_states(cfg))
-        self.uplink = self._make_uplink(cfg)
+        self.uplink = self.make_uplink(cfg)
         # Through lambdas: the uplink is replaced when the technician changes the platform settings.
         self.policy = AlertPolicy(
             self.store, cfg.alerts, cfg.site.id, self.topics, self.clock,
@@ -82,29 +81,24 @@ class Hub:
             fallback_publish=lambda topic, payload: self.uplink.publish_from_memory(topic, payload),
         )
         self.pipeline = Pipeline(
-            self._build_detectors(cfg), self._on_finding, self.clock, self.store, self.bus, self.registry
+            self._build_detectors(cfg), self.on_finding, self.clock, self.store, self.bus, self.registry
         )
         self.supervisor = Supervisor()
         for spec in self._component_specs():
             self.supervisor.add(spec)
         self.state_dir = Path(cfg.storage.path).parent
-        self._heard: deque[dict[str, Any]] = deque(maxlen=HEARD_KEPT)
-        self._heard_seq = 0
+        self.heard = HeardCodes()
         self.web_counters: Callable[[], dict[str, int]] | None = None
         self.notifier = Notifier()
         self._stop = asyncio.Event()
         self._config_lock = asyncio.Lock()
-        self._uplink_restart: asyncio.Task[None] | None = None
         self._pruned_day = -1
         self.commands = PlatformCommands(self, self.state_dir)
-        # The config whose platform and site settings the running uplink uses: what a
-        # failed switch of broker settings goes back to.
-        self._uplink_config = cfg
-        self.platform_switch: dict[str, Any] | None = None  # the last switch's outcome, for the page
+        self.switch = PlatformSwitch(self, cfg)
 
     # --- building -------------------------------------------------------------
 
-    def _make_uplink(self, cfg: Config, *, standby: bool = False) -> Uplink:
+    def make_uplink(self, cfg: Config, *, standby: bool = False) -> Uplink:
         return Uplink(
             cfg.platform, Topics.for_site(cfg.platform.base_topic, cfg.site.id), self.store,
             client_id=cfg.platform.client_id or f"carehub-{cfg.site.id}",
@@ -190,8 +184,7 @@ class Hub:
 
         log.info("hub.stopping")
         self.notifier.stopping()
-        if self._uplink_restart is not None:
-            await asyncio.gather(self._uplink_restart, return_exceptions=True)
+        await self.switch.wait()
         # The uplink last, so that what the others do while stopping can still leave; it
         # may be missing (a switch of broker settings was under way), which must not stop
         # the journal and the baselines from being saved.
@@ -234,7 +227,7 @@ class Hub:
 
     # --- events ---------------------------------------------------------------
 
-    def _on_finding(self, finding: Any) -> None:
+    def on_finding(self, finding: Any) -> None:
         self.policy.on_finding(finding)
         if finding.type == "device_offline" and finding.device:
             online = finding.state.value != "raised"
@@ -282,7 +275,7 @@ class Hub:
             "rflink": self.rflink.status() if self.rflink is not None else None,
             "ble": {"radio_problem": self.ble.radio_problem} if self.ble is not None else None,
             "maintenance": self.maintenance(),
-            "platform_switch": self.platform_switch,
+            "platform_switch": self.switch.last,
             "home_learning": self.home_learning(),
         }
 
@@ -356,88 +349,16 @@ class Hub:
             # Last, and in a task of its own: the change may have come over the very uplink
             # being replaced (the platform's set_config), whose request tasks die with it.
             # Its answer is queued before this task first runs.
-            self._schedule_uplink_restart()
+            self.switch.schedule()
         return restart
-
-    def _schedule_uplink_restart(self) -> None:
-        previous = self._uplink_restart
-
-        async def restart() -> None:
-            if previous is not None:  # one after another, ending on the newest settings
-                await asyncio.gather(previous, return_exceptions=True)
-            await self._restart_uplink(self.config)
-
-        self._uplink_restart = asyncio.create_task(restart(), name="uplink-restart")
-
-    async def _restart_uplink(self, new: Config) -> None:
-        """New broker settings on trial: connected before the working connection is dropped.
-
-        The new client connects as a standby beside the old one; only once the broker
-        has accepted it does it replace the old one (messages in flight stay in the
-        outbox and are sent again by the new connection; the platform de-duplicates by
-        alert id). If it has not connected within ``platform.switch_timeout_s``, the
-        hub keeps the old connection, puts the old settings back in the file, audits
-        it and raises a technical alert, so that a typo on the page cannot cut a home
-        off from its care platform.
-        """
-        if (new.platform, new.site.id) == (self._uplink_config.platform, self._uplink_config.site.id):
-            self._uplink_config = new
-            return  # already in use (a revert, or a change that was undone)
-        if not self.supervisor.running("uplink"):  # a test's hub that was never started is only rebuilt
-            self._use_uplink(self._make_uplink(new), new)
-            return
-        candidate = self._make_uplink(new, standby=True)
-        self.supervisor.spawn("uplink-trial", candidate.run)
-        timeout = new.platform.switch_timeout_s
-        connected = candidate.problem is None and await candidate.wait_connected(timeout)
-        if connected:
-            await self.uplink.stop()
-            await self.supervisor.stop_task("uplink")
-            self.supervisor.rename("uplink-trial", "uplink")
-            self._use_uplink(candidate, new)
-            candidate.activate()
-            self.platform_switch = {"wall": time.time(), "result": "switched", "broker": candidate.broker}
-            log.info("uplink.switched", broker=candidate.broker)
-            self._on_finding(Finding(type="platform_settings_reverted", severity=Severity.TECHNICAL,
-                                     at=self.clock.now(), key="platform_switch", state=FindingState.CLEARED,
-                                     evidence={"reason": "new settings connected"}))
-            return
-        await self.supervisor.stop_task("uplink-trial")
-        await candidate.stop()
-        reason = candidate.problem or f"no connection within {timeout:g} s"
-        log.error("uplink.switch_reverted", tried=candidate.broker, kept=self.uplink.broker, reason=reason)
-        data = to_data(self.config)
-        data["platform"], data["site"] = to_data(self._uplink_config.platform), to_data(self._uplink_config.site)
-        reverted = validate(data)
-        await self.apply_config(reverted, "hub (switch reverted)")
-        await asyncio.to_thread(self.commands.audit.record, "hub", "platform.reverted",
-                                changes(to_data(new), to_data(reverted), secret_paths()))
-        self._on_finding(Finding(type="platform_settings_reverted", severity=Severity.TECHNICAL,
-                                 at=self.clock.now(), key="platform_switch",
-                                 evidence={"tried": candidate.broker, "kept": self.uplink.broker,
-                                           "reason": reason}))
-        self.platform_switch = {"wall": time.time(), "result": "reverted", "broker": candidate.broker,
-                                "kept": self.uplink.broker, "reason": reason}
-
-    def _use_uplink(self, uplink: Uplink, cfg: Config) -> None:
-        self.uplink = uplink
-        self._uplink_config = cfg
-        self.topics = uplink.topics
-        self.policy.topics = self.topics
-        self.policy.site = cfg.site.id  # alerts from now on name the new site
 
     # --- for the technician's page ----------------------------------------------
 
     def _on_heard(self, heard: Heard, at: Stamp) -> None:
-        self._heard_seq += 1
-        self._heard.append({
-            "seq": self._heard_seq, "wall": self.clock.utc_of(at), "protocol": heard.protocol,
-            "address": heard.address, "switch": heard.switch, "command": heard.command,
-            "battery": heard.battery, "device": heard.device,
-        })
+        self.heard.add(heard, self.clock.utc_of(at))
 
     def heard_codes(self, after: int) -> list[dict[str, Any]]:
-        return [dict(h) for h in self._heard if h["seq"] > after]
+        return self.heard.since(after)
 
     def recent_events(self) -> list[dict[str, Any]]:
         return list(self.bus.recent)
@@ -485,46 +406,6 @@ class Hub:
             return json.loads(raw) if raw else None
         except ValueError:
             return None
-
-
-PROBE_NO_CONNECT = "could not connect"
-
-
-async def probe_broker(platform: PlatformConfig, timeout_s: float = 5.0) -> tuple[bool, str]:
-    """Connect to a broker with these settings and say what happened (for "test connection").
-
-    Every failure before the MQTT handshake (refused, unreachable, silent, not TLS, not
-    MQTT) is the same answer after the same time: the page must not become a port scanner
-    of the home's network. Only a broker's own CONNACK refusal is reported as such.
-    """
-    loop = asyncio.get_running_loop()
-    result: asyncio.Future[tuple[bool, str]] = loop.create_future()
-    deadline = loop.time() + timeout_s
-
-    def done(ok: bool, text: str) -> None:
-        if not result.done():
-            result.set_result((ok, text))
-
-    try:
-        client = make_client(replace(platform, reconnect_max_s=max(platform.reconnect_min_s, 1.0)),
-                             f"carehub-probe-{os.getpid()}")
-    except (OSError, ValueError) as exc:
-        return False, f"TLS settings: {exc}"  # the hub's own files, before any connection
-    client.on_connect = lambda c, u, f, rc, p: loop.call_soon_threadsafe(
-        done, not rc.is_failure, "connected" if not rc.is_failure else f"refused: {rc}")
-    client.on_connect_fail = lambda c, u: loop.call_soon_threadsafe(done, False, PROBE_NO_CONNECT)
-    try:
-        client.connect_async(platform.host, platform.port, keepalive=10)
-        client.loop_start()
-        ok, text = await asyncio.wait_for(result, timeout_s)
-    except (TimeoutError, OSError):
-        ok, text = False, PROBE_NO_CONNECT
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    if text == PROBE_NO_CONNECT:
-        await asyncio.sleep(max(0.0, deadline - loop.time()))  # a closed port answers as late as a silent one
-    return ok, text
 
 
 def _device_states(cfg: Config) -> list[DeviceState]:

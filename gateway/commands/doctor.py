@@ -115,8 +115,8 @@ def check_bluetooth(cfg: Config) -> Check:
 
 def check_broker(cfg: Config, timeout: float) -> list[Check]:
     from gateway.config.schema import is_loopback_host
-    from gateway.daemon import probe_broker
     from gateway.platform_settings import platform_file_errors
+    from gateway.probe import probe_broker
 
     p = cfg.platform
     out = [Check("tls", "FAIL", f"{e.path} {e.value}: not {e.allowed}") for e in platform_file_errors(p)]

@@ -51,8 +51,8 @@ def test_broker_settings_that_do_not_connect_are_undone_and_good_ones_replace_th
         await hub.apply_config(merge(hub.config, {"platform": {"port": free_port(), "switch_timeout_s": 5}}),
                                "technician@test")
         assert hub.uplink is old_uplink and hub.uplink.connected, "dropped before the new settings worked"
-        await _until(lambda: hub.platform_switch is not None, within_s=10)
-        assert hub.platform_switch is not None and hub.platform_switch["result"] == "reverted"
+        await _until(lambda: hub.switch.last is not None, within_s=10)
+        assert hub.switch.last is not None and hub.switch.last["result"] == "reverted"
         assert hub.uplink is old_uplink and hub.uplink.connected
         assert load(path).platform.port == mosquitto.port, "the failed settings stayed in the file"
         reverted = [a for a in hub.policy.open_alerts() if a.type == "platform_settings_reverted"]
@@ -63,7 +63,7 @@ def test_broker_settings_that_do_not_connect_are_undone_and_good_ones_replace_th
         # Settings that connect replace the old connection, and the technical alert is cleared.
         with Mosquitto() as second:
             await hub.apply_config(merge(hub.config, {"platform": {"port": second.port}}), "technician@test")
-            await _until(lambda: hub.platform_switch is not None and hub.platform_switch["result"] == "switched")
+            await _until(lambda: hub.switch.last is not None and hub.switch.last["result"] == "switched")
             assert hub.uplink is not old_uplink and hub.uplink.cfg.port == second.port
             await _until(lambda: hub.uplink.connected and not hub.uplink.standby)
             assert not [a for a in hub.policy.open_alerts() if a.type == "platform_settings_reverted"]
