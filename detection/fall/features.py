@@ -34,6 +34,7 @@ from detection.fall.stream import FS
 CAP_G = 4.0  # the smallest range of a common wearable's accelerometer (consumer watches)
 PRE_S = 4.0  # history used before the peak
 POST_S = 2.5  # wait after the peak before deciding (median latency budget: 3 s)
+HIGH_G = 2.0  # "high" for the time spent high (below the cap)
 STEADY_G = 0.25  # samples within this of 1 g are quiet enough to show gravity's direction
 
 FEATURE_NAMES = (
@@ -85,7 +86,7 @@ def compute_features(acc: np.ndarray, mag: np.ndarray, peak: int) -> np.ndarray:
     imp = mag[_win(peak, -0.5, 0.5, n)]
     impact_area = float(np.clip(imp - 1.0, 0.0, None).sum() * dt)
     high = mag[_win(peak, -1.0, 1.0, n)]
-    high_time = float((high > 2.0).sum() * dt)
+    high_time = float((high > HIGH_G).sum() * dt)
     ff = mag[_win(peak, -1.0, 0.0, n)]
     freefall_area = float(np.clip(1.0 - ff, 0.0, None).sum() * dt) if ff.size else 0.0
     k = max(1, round(0.1 * FS))

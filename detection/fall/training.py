@@ -36,6 +36,7 @@ class Candidates:
 
 
 def candidates(trials: Trials) -> Candidates:
+    """Every impact candidate of every trial, as the detector sees them (none is scored away)."""
     never = FallParams(thresholds={p: 2.0 for p in PLACEMENTS})
     per_trial: list[np.ndarray] = []
     for i in range(len(trials)):
