@@ -121,12 +121,14 @@ class GuardedSite(web.BaseSite):
             try:
                 sock, addr = await loop.sock_accept(listener)
             except OSError as exc:
-                if exc.errno not in OUT_OF_DESCRIPTORS and exc.errno not in (errno.ECONNABORTED, errno.EPROTO):
-                    raise
-                if exc.errno in OUT_OF_DESCRIPTORS:
-                    self._counters["accept_no_descriptors"] += 1
-                    self._log.warning("web.accept_no_descriptors", error=exc.strerror, retry_s=ACCEPT_RETRY_S)
-                    await asyncio.sleep(ACCEPT_RETRY_S)
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO):  # the peer gave up before accept
+                    continue
+                # Out of descriptors (or anything else the kernel says): wait and try again, never a
+                # busy loop, never a line per attempt, and the page keeps listening.
+                kind = "accept_no_descriptors" if exc.errno in OUT_OF_DESCRIPTORS else "accept_failed"
+                self._counters[kind] += 1
+                self._log.warning(f"web.{kind}", error=exc.strerror, retry_s=ACCEPT_RETRY_S)
+                await asyncio.sleep(ACCEPT_RETRY_S)
                 continue
             peer = str(addr[0])
             reason = self._gate.refusal(peer)

@@ -17,6 +17,7 @@ from gateway.web.core import (
     CREDENTIALS,
     HASHING,
     LIMITER,
+    LOG_ONCE,
     PAGES,
     PRE_COOKIE,
     SECURE,
@@ -48,7 +49,7 @@ async def _check_pre_csrf(request: web.Request, form: Mapping[str, str]) -> None
     cookie = request.cookies.get(PRE_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie.encode(), form.get("csrf", "").encode()):
         request.app[COUNTERS]["csrf_refused"] += 1
-        log.warning("web.csrf_refused", path=request.path, peer=request.remote)
+        request.app[LOG_ONCE].warning("web.csrf_refused", path=request.path, peer=request.remote)
         raise web.HTTPForbidden(text=_plain(request, "http.expired"))
 
 
@@ -67,7 +68,8 @@ def _limited(request: web.Request, template: str, token: str, **ctx: Any) -> web
     if wait <= 0:
         return None
     request.app[COUNTERS]["login_refused"] += 1
-    log.warning("web.login_locked", peer=request.remote, retry_after_s=round(wait))
+    # Every attempt during a lockout is counted; one line a minute says so.
+    request.app[LOG_ONCE].warning("web.login_locked", peer=request.remote, retry_after_s=round(wait))
     response = render(request, template, status=429, pre_csrf=token,
                       error=_t(request)("login.error.locked", minutes=max(1, round(wait / 60))), **ctx)
     response.headers["Retry-After"] = str(int(wait) + 1)

@@ -64,7 +64,7 @@ async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable
         if exc.status >= 400:
             counters[f"http_{exc.status}"] += 1
             if exc.status == 413:
-                log.warning("web.too_large", path=request.path, peer=peer)
+                request.app[LOG_ONCE].warning("web.too_large", path=request.path, peer=peer)
         _harden(exc, request.app[SECURE])
         raise
     except (asyncio.CancelledError, ConnectionResetError):
@@ -108,6 +108,6 @@ async def authenticate(request: web.Request, handler: Callable[[web.Request], Aw
         assert session is not None
         if not secrets.compare_digest(token.encode(), session.csrf.encode()):
             request.app[COUNTERS]["csrf_refused"] += 1
-            log.warning("web.csrf_refused", path=request.path, peer=request.remote)
+            request.app[LOG_ONCE].warning("web.csrf_refused", path=request.path, peer=request.remote)
             raise web.HTTPForbidden(text=_plain(request, "http.expired"))
     return await handler(request)

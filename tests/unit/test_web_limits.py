@@ -340,3 +340,22 @@ def test_log_once_reports_what_it_did_not_log() -> None:
         now[0] = 60.0
         once.warning("web.refused_peer", peer="8.8.8.8")
     assert [(e["count"], e["suppressed"]) for e in logs] == [(1, 0), (501, 499)]
+
+
+async def test_a_flood_of_forged_or_locked_out_logins_is_counted_and_logged_once(tech: Page) -> None:
+    app = tech.client.app
+    assert app is not None
+    await tech.post("/logout")
+    await tech.get("/login")
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(100):  # no CSRF cookie: forged from another site, or a script
+            r = await tech.client.post("/login", data={"password": "x"}, cookies={"carehub_pre": ""})
+            assert r.status == 403
+        for _ in range(5):
+            await tech.post("/login", {"password": "wrong guess"})
+        for _ in range(100):
+            status, _ = await tech.post("/login", {"password": "wrong guess"})
+            assert status == 429
+    events = [e["event"] for e in logs]
+    assert app[COUNTERS]["csrf_refused"] >= 100 and app[COUNTERS]["login_refused"] >= 100
+    assert events.count("web.csrf_refused") == 1 and events.count("web.login_locked") == 1
