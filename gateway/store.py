@@ -381,6 +381,27 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
 
+    def outbox_published(self, msg_id: int, wall: float) -> str | None:
+        """The broker acknowledged ``msg_id``: one commit drops it from the outbox and, for
+        an alert's first message out, records when it was published.
+
+        Returns the alert the message was for (None if it was not an alert's, or not
+        in the outbox any more).
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT alert_id FROM outbox WHERE msg_id=?", (msg_id,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM outbox WHERE msg_id=?", (msg_id,))
+            alert_id: str | None = row["alert_id"]
+            if alert_id:
+                db.execute(
+                    "UPDATE alerts SET first_published_wall=?, updated_wall=?"
+                    " WHERE id=? AND first_published_wall IS NULL",
+                    (wall, wall, alert_id),
+                )
+            return alert_id
+
     def outbox_alert_ids(self) -> set[str]:
         """Alerts that have a message still waiting in the outbox."""
         rows = self._db.execute("SELECT DISTINCT alert_id FROM outbox WHERE alert_id IS NOT NULL")

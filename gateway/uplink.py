@@ -317,15 +317,10 @@ class Uplink:
         if msg_id is None:
             return
         self._submitted.discard(msg_id)
-        rows = self.store.outbox(after=msg_id - 1, limit=1)
-        row = rows[0] if rows and rows[0].msg_id == msg_id else None
-        self.store.outbox_done(msg_id)
+        alert_id = self.store.outbox_published(msg_id, time.time())  # one commit, not two
         self.counters["acknowledged_by_broker"] += 1
-        if row is not None and row.alert_id:
-            alert = self.store.get_alert(row.alert_id)
-            if alert is not None and alert.first_published_wall is None:
-                self.store.update_alert(row.alert_id, first_published_wall=time.time())
-            log.info("alert.published", id=row.alert_id, msg_id=msg_id)
+        if alert_id:
+            log.info("alert.published", id=alert_id, msg_id=msg_id)
         if len(self._in_flight) < MAX_IN_FLIGHT // 2:
             self._wake.set()
 

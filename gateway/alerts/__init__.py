@@ -1,5 +1,6 @@
 """Alert policy: findings become alerts, held, folded, escalated, closed."""
 
 from gateway.alerts.policy import AlertPolicy
+from gateway.alerts.states import AlertEvent, AlertState, IllegalTransition
 
-__all__ = ["AlertPolicy"]
+__all__ = ["AlertEvent", "AlertPolicy", "AlertState", "IllegalTransition"]
