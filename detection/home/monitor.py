@@ -88,6 +88,8 @@ class HomeMonitor:
         self._prev_tick: float | None = None
         self._came_from = ""  # room of the last sign of life from another sensor
         self._daytime_cache: tuple[float, float, float, float] | None = None
+        self._rails_for: tuple[tuple[str, int, bool], tuple[float, float, float, bool]] | None = None
+        self._shortest_floor = 60 * min(self.s.inactivity_floor_min, self.s.dwell_floor_min)
         self._step = 30.0
         self._trust_checked = -1e18
 
@@ -282,7 +284,12 @@ class HomeMonitor:
         s = self.s
         silence = at.t - last.t
         due = silence + self._step  # raise on the last tick before the limit is passed
-        floor, ceiling, default, dwell = self._rails(last.context, int(_tod_min(last.local) // 60))
+        if due <= self._shortest_floor:
+            return []
+        key = (last.context, int(_tod_min(last.local) // 60), self._away_since is not None)
+        if self._rails_for is None or self._rails_for[0] != key:
+            self._rails_for = (key, self._rails(key[0], key[1]))
+        floor, ceiling, default, dwell = self._rails_for[1]
         if due <= min(floor, s.inactivity_ceiling_min * 60):
             return []
         last_hour = int(_tod_min(last.local) // 60)
