@@ -370,7 +370,7 @@ def test_catalogues_are_complete_and_templates_use_only_known_keys() -> None:
 
 
 async def test_every_page_renders_in_both_languages(tech: Page) -> None:
-    tech.hub._on_heard(Heard("EV1527", "0c0009", "", "ON", None, None),
+    tech.hub.on_heard(Heard("EV1527", "0c0009", "", "ON", None, None),
                        tech.hub.clock.now())
     alert_id = tech.hub.policy.raise_test("test")
     pages = ["/status", "/status?part=summary", "/devices", "/devices/learn", "/devices/sensor",
@@ -422,8 +422,8 @@ async def test_learn_a_sensor_then_add_edit_and_remove_it(tech: Page) -> None:
     hub = tech.hub
     status, text = await tech.get("/devices/learn")
     start = int(re.search(r'data-start="(\d+)"', text).group(1))
-    hub._on_heard(Heard("EV1527", "0c0009", "", "ON", "ok", None), hub.clock.now())
-    hub._on_heard(Heard("EV1527", "0a1b2c", "01", "ON", None, "sos-bed"), hub.clock.now())
+    hub.on_heard(Heard("EV1527", "0c0009", "", "ON", "ok", None), hub.clock.now())
+    hub.on_heard(Heard("EV1527", "0a1b2c", "01", "ON", None, "sos-bed"), hub.clock.now())
     r = await tech.client.get(f"/api/heard?after={start}")
     codes = (await r.json())["codes"]
     assert [c["address"] for c in codes] == ["0c0009", "0a1b2c"]
