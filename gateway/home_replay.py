@@ -2,7 +2,8 @@
 
 Used by ``carehub replay home`` and ``carehub eval home``. Detectors come from
 ``gateway.detectors.build_detectors`` with a config whose devices are the
-log's sensors, and time advances with a Tick every 30 s exactly as the daemon
+log's sensors, named as the log names them (so supervision hears the same
+device the observations come from), and time advances with a Tick every 30 s exactly as the daemon
 ticks, so replay equals live.
 """
 
