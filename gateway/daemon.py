@@ -23,12 +23,13 @@ from typing import Any
 import structlog
 
 from detection.events import Stamp
-from drivers.rflink import DeviceSpec, RflinkDriver
+from drivers.rflink import RflinkDriver
 from drivers.rflink.codec import Heard
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.clock import HubClock
+from gateway.components import hub_components
 from gateway.config import Config, ConfigError, differences, save_atomic, secret_paths, to_data
 from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
@@ -41,10 +42,10 @@ from gateway.probe import probe_broker
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
 from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import OPEN_STATES, AlertRow, open_store
-from gateway.supervisor import ComponentSpec, Supervisor
+from gateway.supervisor import Supervisor
 from gateway.topics import Topics
 from gateway.uplink import Uplink
-from gateway.wearables import WearableDriver, wearable_driver
+from gateway.wearables import WearableDriver
 
 log = structlog.get_logger("carehub.daemon")
 
@@ -84,7 +85,7 @@ class Hub:
             self._build_detectors(cfg), self.on_finding, self.clock, self.store, self.bus, self.registry
         )
         self.supervisor = Supervisor()
-        for spec in self._component_specs():
+        for spec in hub_components(self):
             self.supervisor.add(spec)
         self.state_dir = Path(cfg.storage.path).parent
         self.heard = HeardCodes()
@@ -122,31 +123,6 @@ class Hub:
                 except Exception:
                     log.exception("detector.restore_failed", detector=det.name)
         return detectors
-
-    def _component_specs(self) -> list[ComponentSpec]:
-        """The hub's components: each with the config slice that rebuilds it when it changes."""
-        from gateway.web.component import WebComponent
-
-        def rflink(cfg: Config) -> RflinkDriver | None:
-            if not cfg.rflink.enabled:
-                return None
-            return RflinkDriver(
-                cfg.rflink.port, _rflink_specs(cfg), self.pipeline.submit, self.clock.now,
-                baudrate=cfg.rflink.baudrate, on_heard=self._on_heard,
-                reopen_min_s=cfg.rflink.reopen_min_s, reopen_max_s=cfg.rflink.reopen_max_s,
-            )
-
-        def ble(cfg: Config) -> WearableDriver | None:
-            # Runs with no wearables configured too, so that the installer can scan for one.
-            return wearable_driver(cfg, self.pipeline.submit, self.clock.now) if cfg.ble.enabled else None
-
-        return [
-            ComponentSpec("rflink", owns=lambda c: c.rflink, build=rflink,
-                          update=lambda d, c: d.update_devices(_rflink_specs(c))),  # type: ignore[attr-defined]
-            ComponentSpec("ble", owns=lambda c: (c.ble, c.wearables), build=ble),
-            ComponentSpec("web", owns=lambda c: c.web, live=False,
-                          build=lambda c: WebComponent(self) if c.web.enabled else None),
-        ]
 
     @property
     def rflink(self) -> RflinkDriver | None:
@@ -354,7 +330,7 @@ class Hub:
 
     # --- for the technician's page ----------------------------------------------
 
-    def _on_heard(self, heard: Heard, at: Stamp) -> None:
+    def on_heard(self, heard: Heard, at: Stamp) -> None:
         self.heard.add(heard, self.clock.utc_of(at))
 
     def heard_codes(self, after: int) -> list[dict[str, Any]]:
@@ -413,9 +389,6 @@ def _device_states(cfg: Config) -> list[DeviceState]:
     states += [DeviceState(w.id, f"wearable:{w.profile}", None, w.name) for w in cfg.wearables]
     return states
 
-
-def _rflink_specs(cfg: Config) -> list[DeviceSpec]:
-    return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
 
 
 async def run_hub(cfg: Config, config_path: Path) -> int:
