@@ -262,9 +262,17 @@ class HomeMonitor:
         return s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 3 * 3600.0, False
 
     def _daytime_silence(self, start_local: float, end_local: float) -> float:
-        """Seconds of [start, end] in the waking day: from the time no_wake is due to the night's start."""
+        """Seconds of [start, end] in the waking day: outside the night hours, and on a morning after the
+        night, from the time no_wake is due (until then a late riser is asleep, and no_wake watches)."""
         s = self.s
         day_from = max(float(s.night_end_hour * 60), self._wake_due[1] if self._wake_due else DEFAULT_WAKE_MIN)
+        start_tod = _tod_min(start_local)
+        if not s.is_night(start_tod / 60.0) and start_tod >= s.night_end_hour * 60:
+            # Up and about when the silence began: that day's waking day began already.
+            day_from_first = s.night_end_hour * 60.0
+        else:
+            day_from_first = day_from
+        first_day = start_local // 86400
         total, t = 0.0, start_local
         cached = self._daytime_cache
         if cached is not None and cached[0] == start_local and cached[1] == day_from and cached[2] <= end_local:
@@ -272,7 +280,7 @@ class HomeMonitor:
         while t < end_local:
             step_end = min(end_local, (t // 600 + 1) * 600)
             tod = _tod_min(t)
-            if tod >= day_from and not s.is_night(tod / 60.0):
+            if tod >= (day_from_first if t // 86400 == first_day else day_from) and not s.is_night(tod / 60.0):
                 total += step_end - t
             t = step_end
         self._daytime_cache = (start_local, day_from, end_local, total)

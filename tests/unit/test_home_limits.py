@@ -196,3 +196,13 @@ def test_supervision_hears_replayed_sensors(tmp_path: Path):
 
     found = list(raised(run_detectors(build_detectors(cfg), timeline(events, events[-1].local))))
     assert [f for f in found if f.type == "device_offline"] == []
+
+
+def test_a_late_riser_collapsing_before_noon_is_raised_by_the_daytime_bound():
+    """Waking at 10:30 puts no_wake at 12:00; a collapse in the chair at 11:30 is still a daytime silence."""
+    m = HomeMonitor(HomeSettings())
+    m.restore({"version": 2, "wake_times": [630.0] * 10})
+    t = 30 * DAY + 11.5 * 3600
+    m.observe(Contact(device="seat", at=Stamp(t, t), room="living", kind="seat", active=True))
+    found = urgent(ticks(m, t, 6))
+    assert found and found[0].at.t - t <= 240 * 60
