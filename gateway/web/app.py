@@ -124,6 +124,7 @@ def make_app(hub: HubView) -> web.Application:
     r.add_post("/alarm", alarm_post)
     r.add_get("/api/alerts/{alert_id}", alert_api)
     r.add_get("/audit", audit_page)
+    r.add_post("/maintenance/end", maintenance_end_post)
     r.add_static("/static/", Path(__file__).with_name("static"), show_index=False, follow_symlinks=False)
     # Plain page paths only: the live stream, the scripts' endpoints and /lang itself are no place to land.
     app[PAGES] = frozenset(
@@ -224,6 +225,16 @@ async def alarm_post(request: web.Request) -> web.Response:
     await asyncio.to_thread(request.app[AUDIT].record, _actor(request), "test_alarm",
                             [{"path": "alert", "old": None, "new": alert_id}])
     raise web.HTTPSeeOther("/alarm?" + urlencode({"id": alert_id}))
+
+
+async def maintenance_end_post(request: web.Request) -> web.Response:
+    """The technician has checked the hub after the platform's maintenance change."""
+    hub: HubView = request.app[HUB]
+    ended = hub.status().get("maintenance")
+    await asyncio.to_thread(hub.set_maintenance, None)
+    await asyncio.to_thread(request.app[AUDIT].record, _actor(request), "maintenance.end",
+                            [{"path": "maintenance", "old": (ended or {}).get("reason"), "new": None}])
+    raise web.HTTPSeeOther("/status")
 
 
 def _alert_view(row: AlertRow) -> dict[str, Any]:

@@ -686,3 +686,31 @@ async def test_a_login_burst_hashes_one_at_a_time_and_stops_at_the_lockout(
     assert peak == 1, "never two argon2 hashes (19 MiB each) at once"
     assert calls == LoginLimiter.PER_PEER, "attempts queued behind the lockout are refused without hashing"
     assert sorted(statuses) == [401] * LoginLimiter.PER_PEER + [429] * (20 - LoginLimiter.PER_PEER)
+
+
+# --- the platform's maintenance changes and undone broker settings ---------------------------
+
+
+async def test_a_maintenance_change_is_shown_until_the_technician_ends_it(tech: Page) -> None:
+    tech.hub.set_maintenance({"wall": 1_796_000_000.0, "by": "ops-7", "reason": "bed sensor replaced",
+                              "paths": ["detection.home.enabled"]})
+    status, text = await tech.get("/status")
+    assert status == 200 and 'id="maintenance"' in text and "bed sensor replaced" in text
+    assert "detection.home.enabled" in text
+    status, text = await tech.post("/maintenance/end")
+    assert status == 200 and 'id="maintenance"' not in text
+    assert tech.hub.maintenance() is None
+    entry = json.loads((tech.state / "audit.jsonl").read_text().splitlines()[-1])
+    assert entry["action"] == "maintenance.end" and entry["changes"][0]["old"] == "bed sensor replaced"
+    status, _ = await tech.post("/maintenance/end", csrf=False)
+    assert status == 403
+
+
+async def test_undone_broker_settings_are_said_on_the_status_page(tech: Page) -> None:
+    tech.hub.switch.last = {"wall": 1_796_000_000.0, "result": "reverted", "broker": "mqtts://10.0.0.9:8883",
+                            "kept": "mqtt://127.0.0.1:1883", "reason": "no connection within 60 s"}
+    _, text = await tech.get("/status")
+    assert 'id="platform-switch"' in text and "mqtts://10.0.0.9:8883" in text
+    await tech.client.get("/lang", params={"to": "zh", "next": "/status"})
+    _, text = await tech.get("/status")
+    assert "新的平台设置已撤销" in text
