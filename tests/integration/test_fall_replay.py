@@ -43,6 +43,10 @@ def test_real_trials_are_classified_as_expected(subset):
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     got = {line["trial"]: line["alerts"] for line in lines}
+    assert all(isinstance(line["recovered"], list) for line in lines)
+    for line in lines:
+        for f in line["recovered"]:
+            assert set(f) == {"type", "t", "impact_t", "score"}, "recovered falls carry the alerts' fields"
     assert set(got) == set(FALLS + EVERYDAY)
     for trial in FALLS:
         assert len(got[trial]) == 1, f"{trial} is a fall: {got[trial]}"
