@@ -146,3 +146,16 @@ def test_a_swinging_pendant_is_not_a_fall():
     sig[knocks] += rng.normal(0, 1.2, (12, 3)) + np.array([0.0, 0.0, 1.5])  # ~2.5 g taps on the breastbone
     assert deliver(sig, [10], [0.0], placement="neck")[1] == []
     assert deliver(np.concatenate([standing(4, rng), sig]), [10], [0.0], placement="neck")[1] == []
+
+
+@settings(max_examples=20, deadline=None)
+@given(fs=st.sampled_from([20.0, 33.0, 77.0, 100.0]), sizes=st.lists(st.integers(1, 60), min_size=1, max_size=6),
+       delays=st.lists(st.floats(-2.0, 2.0), min_size=1, max_size=6))
+def test_resampling_does_not_depend_on_batching_either(fs, sizes, delays):
+    signal = resample(FALL, fs)
+    reference = deliver(signal, [10], [0.0], fs=fs)[1]
+    det, out = deliver(signal, sizes, delays, fs=fs)
+    assert det.gaps == 0 and [f.state for f in out] == [f.state for f in reference]
+    for a, b in zip(out, reference, strict=True):
+        assert abs(a.evidence["score"] - b.evidence["score"]) < 1e-6
+        assert a.evidence["decision_latency_s"] == b.evidence["decision_latency_s"]
