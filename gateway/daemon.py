@@ -198,8 +198,8 @@ class Hub:
         for name, state in self.pipeline.snapshots().items():
             try:
                 self.store.save_baseline(name, state)
-            except Exception:
-                log.exception("detector.save_failed", detector=name)
+            except Exception as exc:  # a full card: one line, not a traceback per detector
+                log.error("detector.save_failed", detector=name, error=str(exc))
 
     # --- events ---------------------------------------------------------------
 

@@ -191,7 +191,7 @@ class Uplink:
             return
         self.standby = False
         if self.connected:
-            self._go_live()
+            self._go_live(subscribe=True)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -332,7 +332,21 @@ class Uplink:
 
     def _cb_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
                     properties: Properties | None) -> None:
+        # Subscribed here, inside paho's handling of the CONNACK and before paho re-sends the
+        # messages that were in flight: a broker that lost the hub's session would otherwise
+        # drop the platform's acknowledgements of those re-sent alerts (fault test F1).
+        if not rc.is_failure and not self.standby:
+            self._subscribe()
         self._call(self._connected, rc)
+
+    def _subscribe(self) -> None:
+        # Subscribed again on every connect (a broker may have expired the session). Retained
+        # messages are never asked for: a request is an order for now, not a state.
+        if self.cfg.protocol == "5":
+            opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            self._client.subscribe([(self.topics.alert_ack_filter, opts), (self.topics.request_filter, opts)])
+        else:
+            self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
 
     def _cb_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
                        properties: Properties | None) -> None:
@@ -374,17 +388,12 @@ class Uplink:
             return
         self._go_live()
 
-    def _go_live(self) -> None:
+    def _go_live(self, *, subscribe: bool = False) -> None:
         log.info("uplink.connected", broker=self.broker, outbox_depth=self.store.outbox_depth())
-        # Subscribed again on every connect (a broker may have expired the session). Subscribe
-        # before saying "online": the broker handles a client's packets in order, so a platform
-        # that sees "online" knows its requests and acknowledgements will be heard. Retained
-        # messages are never asked for: a request is an order for now, not a state.
-        if self.cfg.protocol == "5":
-            opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
-            self._client.subscribe([(self.topics.alert_ack_filter, opts), (self.topics.request_filter, opts)])
-        else:
-            self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
+        if subscribe:  # a standby made live: it connected without subscribing
+            self._subscribe()
+        # "online" after the subscription: the broker handles a client's packets in order, so a
+        # platform that sees "online" knows its requests and acknowledgements will be heard.
         self._client.publish(self.topics.status, b"online", qos=1, retain=True)
         self._flush()
         if self._on_connect_cb is not None:
