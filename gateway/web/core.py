@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.config import Config, FieldError, to_data
 from gateway.config.schema import PlatformConfig
+from gateway.probe import PROBE_NO_CONNECT
 from gateway.store import AlertRow
 from gateway.web import forms, i18n
 from gateway.web.audit import AuditLog, changes
@@ -30,7 +31,7 @@ MAX_PEM = 64 * 1024
 PUBLIC_PATHS = ("/setup", "/login", "/lang")  # and everything under /static/
 CERT_NAMES = ("ca_file", "cert_file", "key_file")
 CERT_DIR = "platform-certs"  # in the state directory: only the page writes there
-NO_CONNECT = "could not connect"  # what gateway.probe.probe_broker says for any failure before MQTT
+NO_CONNECT = PROBE_NO_CONNECT  # what "test connection" says for any failure before MQTT
 LOCAL_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localdomain")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
