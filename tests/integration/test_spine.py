@@ -63,7 +63,10 @@ def test_press_reaches_platform_and_is_closed_by_ack(tmp_path, mosquitto, rflink
 
 
 def test_broker_down_during_press_alert_arrives_after_it_returns(tmp_path, rflink, daemon_factory):
-    broker = Mosquitto().start()
+    # The platform's session is kept by the broker across its restart, so the alert waits for
+    # the platform whichever of the two reconnects first (else a race the hub cannot win).
+    broker = Mosquitto(persistent=True).start()
+    PlatformEmulator("127.0.0.1", broker.port, persistent=True).start().stop()
     hub = daemon_factory(hub_config(tmp_path, broker.port, rflink.link)).start()
     hub.wait_event("uplink.connected")
     hub.wait_event("rflink.opened")
@@ -74,7 +77,7 @@ def test_broker_down_during_press_alert_arrives_after_it_returns(tmp_path, rflin
     stored = hub.wait_event("alert.stored")
     time.sleep(1.0)
     broker.start()  # same port
-    with PlatformEmulator("127.0.0.1", broker.port) as platform:
+    with PlatformEmulator("127.0.0.1", broker.port, persistent=True) as platform:
         assert platform.wait_for(lambda p: len(p.alerts_of("help_call")) >= 1, timeout=15), hub.tail()
         alert = platform.alerts_of("help_call")[0]
         assert alert["id"] == stored["id"]
