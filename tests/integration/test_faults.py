@@ -125,9 +125,10 @@ def test_broker_killed_with_more_than_50_messages_in_flight(tmp_path, daemon_fac
         # hub's re-sending of open, unacknowledged alerts on connect can deliver them in time.
         run.hub.wait_event("uplink.connected", nth=3, timeout=15)
         run.platform.stop()
-        published = len(run.hub.find("alert.published"))
         run.burst(10, (0.005, 0.02), note="accepted by the broker, then lost with it")
-        run.hub.wait_event("alert.published", nth=published + 10, timeout=10)
+        for p in run.presses[-10:]:  # every one of them acknowledged by the broker (PUBACK)
+            stored = run.hub.wait_event("alert.stored", timeout=10, where=lambda e, d=p.device: e.get("device") == d)
+            run.hub.wait_event("alert.published", timeout=10, where=lambda e, i=stored["id"]: e.get("id") == i)
         broker.kill()
         broker.forget()
         assert run.hub.proc is not None
