@@ -114,7 +114,7 @@ def check_bluetooth(cfg: Config) -> Check:
 
 
 def check_broker(cfg: Config, timeout: float) -> list[Check]:
-    from gateway.config.schema import is_loopback_host
+    from gateway.config.validation import is_loopback_host
     from gateway.platform_settings import platform_file_errors
     from gateway.probe import probe_broker
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import tomli_w
 
-from gateway.config.schema import (
-    Config,
+from gateway.config.schema import Config
+from gateway.config.validation import (
     ConfigError,
     FieldError,
     secret_paths,

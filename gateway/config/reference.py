@@ -10,7 +10,8 @@ import types
 import typing
 from typing import Any
 
-from gateway.config.schema import Config, _constraint_text
+from gateway.config.schema import Config
+from gateway.config.validation import _constraint_text
 
 
 def _rows(cls: type, prefix: str) -> list[tuple[str, str, str, str]]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gateway.config import Config, ConfigError, FieldError, merge
-from gateway.config.schema import RflinkDevice, WearableConfig, secret_paths
+from gateway.config.schema import RflinkDevice, WearableConfig
+from gateway.config.validation import secret_paths
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.config.schema import is_lan_address
+from gateway.config.validation import is_lan_address
 
 LOG_INTERVAL_S = 60.0
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from gateway.config.schema import is_lan_address
+from gateway.config.validation import is_lan_address
 from gateway.web.core import (
     COUNTERS,
     CREDENTIALS,
