@@ -198,8 +198,10 @@ class Store:
         self._migrate()
         self._in_tx = False
         self._seq_file = None if self.path == ":memory:" else Path(self.path + ".seq")
-        self._seq_reserved = self._read_seq_file()
-        self._seq_issued = max(self._db_seq(), 0)
+        self._seq_reserved, self._seq_claimed = self._read_seq_file()
+        self._seq_noted = self._seq_claimed
+        # Numbers sent from memory in an earlier run are not in the database: the file keeps them.
+        self._seq_issued = max(self._db_seq(), self._seq_claimed, 0)
 
     def _migrate(self) -> None:
         cols = {r["name"] for r in self._db.execute("PRAGMA table_info(alerts)")}
@@ -237,13 +239,15 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
         return int(row["value"]) if row else 0
 
-    def _read_seq_file(self) -> int:
+    def _read_seq_file(self) -> tuple[int, int]:
+        """The reserved bound, and the highest number claimed from memory (0 if none)."""
         if self._seq_file is None:
-            return 0
+            return 0, 0
         try:
-            return int(self._seq_file.read_text("ascii").strip() or 0)
+            numbers = [int(n) for n in self._seq_file.read_text("ascii").split()]
         except (OSError, ValueError):
-            return 0  # none yet (a new hub), or unreadable: the database's own counter still holds
+            return 0, 0  # none yet (a new hub), or unreadable: the database's own counter still holds
+        return (numbers[0] if numbers else 0), (numbers[1] if len(numbers) > 1 else 0)
 
     @property
     def seq_floor(self) -> int:
@@ -257,9 +261,19 @@ class Store:
         stored alert continues above it.
         """
         seq = self._seq_issued + 1
+        self._seq_issued = self._seq_claimed = seq
         self._reserve(seq)
-        self._seq_issued = seq
         return seq
+
+    def note_claimed(self) -> None:
+        """Note the numbers claimed from memory in the ``.seq`` file (the database refused them).
+
+        So that a restart before the next stored alert does not hand them out again.
+        Called once the message has been handed over: it never waits for this write.
+        """
+        if self._seq_claimed > self._seq_noted:
+            self._reserve(self._seq_claimed, always=True)
+            self._seq_noted = self._seq_claimed
 
     def next_seq(self) -> int:
         """The site's next alert sequence number; call inside a transaction.
@@ -287,15 +301,18 @@ class Store:
         """
         self._seq_issued = max(self._seq_issued, self._seq_reserved)
 
-    def _reserve(self, seq: int) -> None:
-        if seq <= self._seq_reserved or self._seq_file is None:
+    def _reserve(self, seq: int, *, always: bool = False) -> None:
+        if (seq <= self._seq_reserved and not always) or self._seq_file is None:
             return
-        bound = seq + SEQ_BLOCK - 1
+        bound = self._seq_reserved if seq <= self._seq_reserved else seq + SEQ_BLOCK - 1
+        # "<bound>" or "<bound> <highest number claimed from memory>"
+        text = f"{bound}\n{self._seq_claimed}\n" if self._seq_claimed else f"{bound}\n"
         try:
-            _write_small_durably(self._seq_file, f"{bound}\n".encode())
+            _write_small_durably(self._seq_file, text.encode())
         except OSError:
             # A full or failing card: the number is still used (a help call never waits
-            # for this file); only a later damaged-database recovery could then repeat it.
+            # for this file); only a restart before the next stored alert, or a later
+            # damaged-database recovery, could then repeat it.
             return
         self._seq_reserved = bound
 

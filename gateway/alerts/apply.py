@@ -84,19 +84,20 @@ class EffectApplier:
 
     def _from_memory(self, writes: list[StoreAlert | UpdateAlert | Enqueue], numbered: dict[str, int],
                      exc: sqlite3.Error) -> None:
-        """The store refused: number what it did not, log each alert once, send the messages from memory."""
+        """The store refused: number what it did not, send the messages from memory, log each alert once."""
         touched: dict[str, AlertRow] = {}
         for e in writes:
             if isinstance(e, StoreAlert) and e.row.id not in numbered:
                 numbered[e.row.id] = self.store.claim_seq()  # never reuse a number
             touched.setdefault(e.row.id, e.row)
-        for row in touched.values():
-            self.storage_failures += 1
-            log.critical("alert.storage_failed", id=row.id, type=row.type, error=str(exc))
         if self._fallback is not None:
             for e in writes:
                 if isinstance(e, Enqueue):
                     self._fallback(self.topics.alert, self._message(e, numbered))
+        for row in touched.values():
+            self.storage_failures += 1
+            log.critical("alert.storage_failed", id=row.id, type=row.type, error=str(exc))
+        self.store.note_claimed()
 
     def _message(self, e: Enqueue, numbered: dict[str, int]) -> bytes:
         row = e.row
