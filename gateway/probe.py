@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 
 from gateway.config.schema import PlatformConfig
-from gateway.uplink import make_client
+from gateway.mqtt_client import make_client
 
 PROBE_NO_CONNECT = "could not connect"
 

@@ -22,86 +22,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from gateway.config.schema import PlatformConfig
+from gateway.inbound import Inbound, RequestHandler
+from gateway.mqtt_client import MAX_IN_FLIGHT, UplinkSettingsError, connect_properties, make_client
 from gateway.mqtt_loop import LoopDriver
 from gateway.store import Store
 from gateway.topics import Topics
 
 log = structlog.get_logger("carehub.uplink")
 
-MAX_IN_FLIGHT = 50
-MAX_REQUEST_BYTES = 64 * 1024
-MAX_ACK_BYTES = 4 * 1024
-# Announced to an MQTT 5 broker: it must drop larger packets rather than send them,
-# so a 60 MiB request never reaches the hub's memory. Room for a request plus topic.
-MAX_PACKET_BYTES = MAX_REQUEST_BYTES + 4 * 1024
-# How long the broker keeps the hub's session (subscriptions, queued acknowledgements)
-# while the hub is away: a week covers a long power cut.
-SESSION_EXPIRY_S = 7 * 86400
 SETTINGS_RETRY_S = 30.0  # unusable TLS files: how often to look again (they may be uploaded)
-
-
-class UplinkSettingsError(ValueError):
-    """The platform settings cannot be used to build a client (e.g. a TLS file that cannot be read)."""
-
-RequestHandler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-def make_client(cfg: PlatformConfig, client_id: str, *, persistent: bool = False) -> mqtt.Client:
-    """A paho client configured for ``cfg``: protocol, TLS, credentials, backoff.
-
-    Raises UplinkSettingsError, naming the setting, when TLS files cannot be used.
-    """
-    protocol = mqtt.MQTTv5 if cfg.protocol == "5" else mqtt.MQTTv311
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=protocol,
-        clean_session=None if protocol == mqtt.MQTTv5 else not persistent,
-    )
-    client.reconnect_delay_set(
-        min_delay=max(1, round(cfg.reconnect_min_s)), max_delay=max(1, round(cfg.reconnect_max_s))
-    )
-    client.max_inflight_messages_set(MAX_IN_FLIGHT)
-    if cfg.username:
-        client.username_pw_set(cfg.username, cfg.password or None)
-    if cfg.tls:
-        try:
-            client.tls_set(
-                ca_certs=cfg.ca_file or None,
-                certfile=cfg.cert_file or None,
-                keyfile=cfg.key_file or None,
-                cert_reqs=ssl.CERT_REQUIRED,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            raise UplinkSettingsError(f"TLS files (platform.ca_file/cert_file/key_file): {exc}") from exc
-    return client
-
-
-def connect_properties(cfg: PlatformConfig) -> Properties | None:
-    """MQTT 5 CONNECT properties: a persistent session and the largest packet the hub takes."""
-    if cfg.protocol != "5":
-        return None
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = SESSION_EXPIRY_S
-    props.MaximumPacketSize = MAX_PACKET_BYTES
-    return props
-
 
 class Uplink:
     def __init__(
@@ -122,8 +64,6 @@ class Uplink:
         self.topics = topics
         self.store = store
         self._finalize = finalize
-        self._on_ack = on_ack
-        self._on_request = on_request
         self._on_connect_cb = on_connect
         self._health = health
         # A standby uplink (new broker settings on trial) only connects; it subscribes,
@@ -146,12 +86,11 @@ class Uplink:
         self._in_flight: dict[int, int] = {}  # paho mid -> outbox msg_id
         self._submitted_upto = 0
         self._submitted: set[int] = set()
-        self._requests: set[asyncio.Task[None]] = set()
         self.connected = False
-        self.last_platform_ack_wall: float | None = None
         self.last_connect_wall: float | None = None
         self.counters: Counter[str] = Counter()
-        self._refused_logged: dict[str, float] = {}
+        self._inbound = Inbound(topics, self.counters, on_ack, on_request,
+                                respond=lambda topic, body: self.publish_state(topic, body, retain=False, qos=1))
 
     def _new_client(self, cfg: PlatformConfig) -> mqtt.Client:
         client = make_client(cfg, self._client_id, persistent=True)
@@ -197,7 +136,7 @@ class Uplink:
         return {
             "connected": self.connected,
             "broker": self.broker,
-            "last_ack_wall": self.last_platform_ack_wall,
+            "last_ack_wall": self._inbound.last_ack_wall,
             "last_connect_wall": self.last_connect_wall,
             "outbox_depth": self.store.outbox_depth(),
             "in_flight": len(self._in_flight),
@@ -260,8 +199,7 @@ class Uplink:
         finally:
             health.cancel()
             network.cancel()
-            for task in list(self._requests):
-                task.cancel()
+            self._inbound.cancel()
 
     async def stop(self) -> None:
         """Say goodbye properly: a clean disconnect does not fire the last will,
@@ -360,15 +298,7 @@ class Uplink:
             self._call(self._puback, mid)
 
     def _cb_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        # Checked here, before the payload is copied and handed to the loop.
-        if len(msg.payload) > MAX_REQUEST_BYTES:
-            self._call(self._refused, "oversized_messages", msg.topic, len(msg.payload))
-        elif msg.retain and self.topics.parse_ack(msg.topic) is None:
-            # A retained request would be executed again on every connect. (A retained
-            # acknowledgement is harmless: acknowledging twice counts once.)
-            self._call(self._refused, "retained_requests_ignored", msg.topic, len(msg.payload))
-        else:
-            self._call(self._message, msg.topic, bytes(msg.payload))
+        self._inbound.received(msg, self._call)
 
     # --- on the loop ----------------------------------------------------------
 
@@ -417,57 +347,6 @@ class Uplink:
         if msg_id is not None:
             self._submitted.discard(msg_id)
             self._submitted_upto = min(self._submitted_upto, msg_id - 1)
-
-    def _refused(self, counter: str, topic: str, size: int) -> None:
-        self.counters[counter] += 1
-        # One line per kind and minute at most: a flood of them must not flood the journal.
-        now = time.monotonic()
-        if now - self._refused_logged.get(counter, -1e9) >= 60.0:
-            self._refused_logged[counter] = now
-            log.warning("uplink.message_refused", reason=counter, topic=topic[:200], bytes=size,
-                        count=self.counters[counter])
-
-    def _message(self, topic: str, payload: bytes) -> None:
-        alert_id = self.topics.parse_ack(topic)
-        if alert_id is not None:
-            if len(payload) > MAX_ACK_BYTES:
-                self._refused("oversized_messages", topic, len(payload))
-                return
-            by = None
-            try:
-                body = json.loads(payload) if payload else {}
-                if isinstance(body, dict) and isinstance(body.get("by"), str):
-                    by = body["by"][:100]
-            except ValueError:
-                self.counters["bad_ack_payload"] += 1
-            self.counters["platform_acks"] += 1
-            self.last_platform_ack_wall = time.time()
-            self._on_ack(alert_id, by)
-            return
-        command = self.topics.parse_request(topic)
-        if command is not None and self._on_request is not None:
-            task = asyncio.create_task(self._answer(command, payload))
-            self._requests.add(task)
-            task.add_done_callback(self._requests.discard)
-            return
-        self.counters["unexpected_messages"] += 1
-
-    async def _answer(self, command: str, payload: bytes) -> None:
-        assert self._on_request is not None
-        request_id = None
-        try:
-            body = json.loads(payload) if payload else {}
-            if not isinstance(body, dict):
-                raise ValueError("request body must be a JSON object")
-            request_id = body.get("request_id")
-            result = await self._on_request(command, body)
-            response = {"request_id": request_id, "ok": True, **result}
-        except Exception as exc:  # a bad request is answered, never fatal
-            self.counters["bad_requests"] += 1
-            log.warning("uplink.request_failed", command=command[:64], error=str(exc))
-            response = {"request_id": request_id, "ok": False, "error": str(exc)}
-        self.publish_state(self.topics.response(command), json.dumps(response).encode(),
-                           retain=False, qos=1)
 
     async def _health_loop(self) -> None:
         while True:
