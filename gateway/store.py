@@ -15,16 +15,15 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+from gateway.records import OPEN_STATES, AlertRow, OutboxRow, alert_from_row
+from gateway.sequence import SequenceNumbers
 
-# Alert sequence numbers are reserved in blocks in a small file beside the database
-# (docs/mqtt.md, "Sequence numbers"): every number ever issued is at most the reserved
-# bound, so a database that is set aside as damaged, or lost, never lets a number repeat.
-SEQ_BLOCK = 100
+__all__ = ["OPEN_STATES", "AlertRow", "OutboxRow", "Store", "StoreCorrupt", "open_store"]
+
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -83,44 +82,6 @@ CREATE TABLE IF NOT EXISTS kv (
     value TEXT NOT NULL
 );
 """
-
-OPEN_STATES = ("pending", "open")
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    msg_id: int
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-    alert_id: str | None
-    created_wall: float
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: str
-    seq: int
-    type: str
-    severity: str
-    state: str
-    finding_key: str
-    device: str | None
-    room: str | None
-    level: int
-    test: bool
-    boot_id: str
-    detected_wall: float
-    raised_wall: float
-    clock_synced: bool
-    evidence: dict[str, Any]
-    first_published_wall: float | None
-    acked_wall: float | None
-    acked_by: str | None
-    closed_reason: str | None
-    last_sent_wall: float | None = None  # when it was last queued at its current level (escalation clock)
-
 
 class StoreCorrupt(Exception):
     """The database file is damaged; ``quarantined`` is where it was moved."""
@@ -197,11 +158,7 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._migrate()
         self._in_tx = False
-        self._seq_file = None if self.path == ":memory:" else Path(self.path + ".seq")
-        self._seq_reserved, self._seq_claimed = self._read_seq_file()
-        self._seq_noted = self._seq_claimed
-        # Numbers sent from memory in an earlier run are not in the database: the file keeps them.
-        self._seq_issued = max(self._db_seq(), self._seq_claimed, 0)
+        self._seq = SequenceNumbers(None if self.path == ":memory:" else Path(self.path + ".seq"), self._db_seq())
 
     def _migrate(self) -> None:
         cols = {r["name"] for r in self._db.execute("PRAGMA table_info(alerts)")}
@@ -239,20 +196,10 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
         return int(row["value"]) if row else 0
 
-    def _read_seq_file(self) -> tuple[int, int]:
-        """The reserved bound, and the highest number claimed from memory (0 if none)."""
-        if self._seq_file is None:
-            return 0, 0
-        try:
-            numbers = [int(n) for n in self._seq_file.read_text("ascii").split()]
-        except (OSError, ValueError):
-            return 0, 0  # none yet (a new hub), or unreadable: the database's own counter still holds
-        return (numbers[0] if numbers else 0), (numbers[1] if len(numbers) > 1 else 0)
-
     @property
     def seq_floor(self) -> int:
         """Every number at or below this may have been issued before (this run or an earlier one)."""
-        return max(self._seq_issued, self._seq_reserved)
+        return self._seq.floor
 
     def claim_seq(self) -> int:
         """A sequence number that was never issued, without touching the database.
@@ -260,61 +207,26 @@ class Store:
         For a message sent from memory when the database cannot be written; the next
         stored alert continues above it.
         """
-        seq = self._seq_issued + 1
-        self._seq_issued = self._seq_claimed = seq
-        self._reserve(seq)
-        return seq
+        return self._seq.claim()
 
     def note_claimed(self) -> None:
-        """Note the numbers claimed from memory in the ``.seq`` file (the database refused them).
-
-        So that a restart before the next stored alert does not hand them out again.
-        Called once the message has been handed over: it never waits for this write.
-        """
-        if self._seq_claimed > self._seq_noted:
-            self._reserve(self._seq_claimed, always=True)
-            self._seq_noted = self._seq_claimed
+        """Note the numbers claimed from memory in the ``.seq`` file, once the message is on its way."""
+        self._seq.note_claimed()
 
     def next_seq(self) -> int:
-        """The site's next alert sequence number; call inside a transaction.
-
-        Strictly above every number issued before: the database's counter, the numbers
-        handed out from memory during a storage failure, and the reserved bound in the
-        ``.seq`` file, which survives the database being set aside as damaged.
-        """
+        """The site's next alert sequence number; call inside a transaction (gateway/sequence.py)."""
         with self.transaction() as db:
-            seq = max(self._db_seq(), self._seq_issued) + 1
-            self._reserve(seq)
+            seq = self._seq.next_for_db(self._db_seq())
             db.execute(
                 "INSERT INTO meta(key, value) VALUES ('alert_seq', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (str(seq),),
             )
-        self._seq_issued = seq
         return seq
 
     def start_seq_after_reserved(self) -> None:
-        """After a damaged database was replaced: continue above everything ever reserved.
-
-        The gap this leaves is honest: alerts that were only in the damaged file may
-        never reach the platform.
-        """
-        self._seq_issued = max(self._seq_issued, self._seq_reserved)
-
-    def _reserve(self, seq: int, *, always: bool = False) -> None:
-        if (seq <= self._seq_reserved and not always) or self._seq_file is None:
-            return
-        bound = self._seq_reserved if seq <= self._seq_reserved else seq + SEQ_BLOCK - 1
-        # "<bound>" or "<bound> <highest number claimed from memory>"
-        text = f"{bound}\n{self._seq_claimed}\n" if self._seq_claimed else f"{bound}\n"
-        try:
-            _write_small_durably(self._seq_file, text.encode())
-        except OSError:
-            # A full or failing card: the number is still used (a help call never waits
-            # for this file); only a restart before the next stored alert, or a later
-            # damaged-database recovery, could then repeat it.
-            return
-        self._seq_reserved = bound
+        """After a damaged database was replaced: continue above everything ever reserved (an honest gap)."""
+        self._seq.after_replaced_database()
 
     def kv_get(self, key: str, default: str | None = None) -> str | None:
         row = self._db.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
@@ -359,7 +271,7 @@ class Store:
 
     def get_alert(self, alert_id: str) -> AlertRow | None:
         row = self._db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
-        return _alert(row) if row else None
+        return alert_from_row(row) if row else None
 
     def alerts(self, states: Iterable[str] | None = None, limit: int = 200) -> list[AlertRow]:
         if states is None:
@@ -370,7 +282,7 @@ class Store:
             rows = self._db.execute(
                 f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY seq DESC LIMIT ?", (*st, limit)
             )
-        return [_alert(r) for r in rows.fetchall()]
+        return [alert_from_row(r) for r in rows.fetchall()]
 
     # --- outbox ---------------------------------------------------------------
 
@@ -465,32 +377,3 @@ class Store:
              "detail": json.loads(r["detail"])}
             for r in rows
         ]
-
-
-def _alert(r: sqlite3.Row) -> AlertRow:
-    return AlertRow(
-        id=r["id"], seq=r["seq"], type=r["type"], severity=r["severity"], state=r["state"],
-        finding_key=r["finding_key"], device=r["device"], room=r["room"], level=r["level"],
-        test=bool(r["test"]), boot_id=r["boot_id"], detected_wall=r["detected_wall"],
-        raised_wall=r["raised_wall"], clock_synced=bool(r["clock_synced"]),
-        evidence=json.loads(r["evidence"]), first_published_wall=r["first_published_wall"],
-        acked_wall=r["acked_wall"], acked_by=r["acked_by"], closed_reason=r["closed_reason"],
-        last_sent_wall=r["last_sent_wall"],
-    )
-
-
-def _write_small_durably(target: Path, data: bytes) -> None:
-    """Temp file, fsync, rename, fsync the directory: the old or the new content after a power cut."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, target)
-    dfd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
