@@ -50,6 +50,8 @@ FEATURE_NAMES = (
     "peak_g",  # the capped peak (clipped watches: mostly the cap itself)
     "pre_max_g",  # largest |a| from -4 to -1 s (jogging, jumping: high; walking: low)
     "post_dev_g",  # |mean |a| - 1 g| from +1 to +2.5 s (lying: ~0)
+    "quiet_std_g",  # std of |a| in the quietest 0.5 s from +0.5 to +2.5 s: lying, if briefly, before getting up
+    "quiet_posture_deg",  # angle between gravity before and in that quietest 0.5 s
 )
 
 
@@ -109,6 +111,7 @@ def compute_features(acc: np.ndarray, mag: np.ndarray, peak: int) -> np.ndarray:
         is_peak = (inner > 1.6) & (inner >= around[:-2]) & (inner > around[2:])
         idx = np.nonzero(is_peak)[0] + 1 + around_w.start
         peaks_around = int(np.sum(np.abs(idx - peak) > 0.5 * FS))
+    quiet_std, quiet_posture = _quietest(acc, mag, peak, g_pre)
     return np.array([
         impact_area,
         high_time,
@@ -122,4 +125,22 @@ def compute_features(acc: np.ndarray, mag: np.ndarray, peak: int) -> np.ndarray:
         float(mag[peak]),
         float(pre.max()) if pre.size else 1.0,
         abs(float(post.mean()) - 1.0) if post.size else 0.0,
+        quiet_std,
+        quiet_posture,
     ])
+
+
+def _quietest(acc: np.ndarray, mag: np.ndarray, peak: int, g_pre: np.ndarray | None) -> tuple[float, float]:
+    """(std of |a|, angle to gravity before) of the quietest 0.5 s from +0.5 to +POST_S s after the peak."""
+    w = _win(peak, 0.5, POST_S, len(mag))
+    m, a = mag[w], acc[w]
+    k = round(0.5 * FS)
+    if len(m) < k:
+        return 0.0, 0.0
+    c1 = np.cumsum(np.concatenate([[0.0], m]))
+    c2 = np.cumsum(np.concatenate([[0.0], m * m]))
+    mean = (c1[k:] - c1[:-k]) / k
+    std = np.sqrt(np.maximum((c2[k:] - c2[:-k]) / k - mean * mean, 0.0))
+    j = int(np.argmin(std))
+    posture = _angle_deg(g_pre, a[j:j + k].mean(axis=0)) if g_pre is not None else 0.0
+    return float(std[j]), posture

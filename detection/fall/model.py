@@ -24,9 +24,10 @@ SHIPPED = Path(__file__).with_name("params.npz")
 # Features the model uses (the rest are evidence only), and how: heavy-tailed
 # quantities on a log scale so one hard landing does not dominate.
 MODEL_FEATURES = ("impact_area_g_s", "high_time_s", "freefall_area_g_s", "freefall_min_g", "posture_change_deg",
-                  "post_std_g", "post_max_g", "pre_std_g", "peaks_around", "peak_g", "pre_max_g", "post_dev_g")
+                  "post_std_g", "post_max_g", "pre_std_g", "peaks_around", "peak_g", "pre_max_g", "post_dev_g",
+                  "quiet_std_g", "quiet_posture_deg")
 _LOG = {"impact_area_g_s": 0.02, "high_time_s": 0.02, "freefall_area_g_s": 0.01, "post_std_g": 0.01,
-        "pre_std_g": 0.01, "post_dev_g": 0.01}
+        "pre_std_g": 0.01, "post_dev_g": 0.01, "quiet_std_g": 0.005}
 _INDEX = [FEATURE_NAMES.index(n) for n in MODEL_FEATURES]
 PLACEMENTS = ("waist", "neck", "wrist")
 

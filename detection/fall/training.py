@@ -25,6 +25,7 @@ from detection.fall.trials import Trials, raised_falls, recovered_falls, replay
 # people's everyday life (not in the development data) is slower and softer.
 TARGET_SPECIFICITY = {"waist": 0.995, "neck": 0.995, "wrist": 0.96}
 _IMPACT = FEATURE_NAMES.index("impact_area_g_s")
+CALIBRATION_FOLDS = 4
 
 
 @dataclass
@@ -119,8 +120,7 @@ def trial_scores(params: FallParams, c: Candidates, idx: np.ndarray) -> np.ndarr
     return out
 
 
-def fit(parts: list[tuple[Candidates, np.ndarray]], *, rounds: int = 2) -> FallParams:
-    """Fit on the trials ``idx`` of each file's candidates."""
+def _fit_trees(parts: list[tuple[Candidates, np.ndarray]], rounds: int) -> FallParams:
     choice: list[list[int]] = [[int(np.argmax(c.per_trial[i][:, _IMPACT])) if len(c.per_trial[i]) else -1
                                 for i in idx] for c, idx in parts]
     params = FallParams()
@@ -143,30 +143,57 @@ def fit(parts: list[tuple[Candidates, np.ndarray]], *, rounds: int = 2) -> FallP
         params = FallParams(node_f=node_f, node_t=node_t, leaves=leaves)
         choice = [[int(np.argmax(params.logit(c.per_trial[i], str(c.trials.placement[i]))))
                    if len(c.per_trial[i]) else -1 for i in idx] for c, idx in parts]
-    return _with_thresholds(params, parts)
+    return params
 
 
-def _with_thresholds(params: FallParams, parts: list[tuple[Candidates, np.ndarray]]) -> FallParams:
-    """Per placement group, the lowest threshold that keeps training specificity at its target."""
-    thresholds = dict(params.thresholds)
-    for group in ("trunk", "wrist"):
-        adl: list[np.ndarray] = []
+def fit(parts: list[tuple[Candidates, np.ndarray]], *, rounds: int = 2,
+        calibration_folds: int = CALIBRATION_FOLDS) -> FallParams:
+    """Fit on the trials ``idx`` of each file's candidates.
+
+    The thresholds are set on everyday-activity scores the trees did not see:
+    out-of-fold, from ``calibration_folds`` subject-wise refits (trees score their
+    own training trials lower than new people's, so in-sample thresholds would
+    promise a specificity that new people do not get). 0: in-sample.
+    """
+    params = _fit_trees(parts, rounds)
+    adl: dict[str, list[np.ndarray]] = {"trunk": [], "wrist": []}
+    if calibration_folds > 1:
+        folds = [[idx[f] for f in subject_folds(c.trials.subject[idx], calibration_folds)] for c, idx in parts]
+        for k in range(calibration_folds):
+            train = [(c, np.setdiff1d(idx, folds[n][k])) for n, (c, idx) in enumerate(parts)]
+            inner = _fit_trees(train, rounds)
+            for n, (c, _) in enumerate(parts):
+                _collect(adl, inner, c, folds[n][k])
+    else:
         for c, idx in parts:
-            sel = np.array([i for i in idx if (is_wrist(str(c.trials.placement[i])) == (group == "wrist"))
-                            and not c.trials.is_fall[i]], dtype=int)
-            if sel.size:
-                adl.append(trial_scores(params, c, sel))
+            _collect(adl, params, c, idx)
+    return _with_thresholds(params, adl)
+
+
+def _collect(adl: dict[str, list[np.ndarray]], params: FallParams, c: Candidates, idx: np.ndarray) -> None:
+    for group in adl:
+        sel = np.array([i for i in idx if is_wrist(str(c.trials.placement[i])) == (group == "wrist")
+                        and not c.trials.is_fall[i]], dtype=int)
+        if sel.size:
+            adl[group].append(trial_scores(params, c, sel))
+
+
+def _with_thresholds(params: FallParams, adl: dict[str, list[np.ndarray]]) -> FallParams:
+    """Per placement group, the lowest threshold that keeps everyday-activity specificity at its target."""
+    thresholds = dict(params.thresholds)
+    for group, found in adl.items():
         names = ("wrist",) if group == "wrist" else ("waist", "neck")
-        if not adl:
+        if not found:
             continue
-        scores = np.sort(np.concatenate(adl))
+        scores = np.sort(np.concatenate(found))
         target = min(TARGET_SPECIFICITY[n] for n in names)
         k = min(len(scores) - 1, int(np.ceil(target * len(scores))) - 1)
         t = float(min(0.999, max(0.05, scores[k] + 1e-6)))
         for n in names:
             thresholds[n] = t
-    if "wrist" not in thresholds or all(not is_wrist(str(p)) for c, _ in parts for p in c.trials.placement):
-        thresholds["wrist"] = max(thresholds.get("wrist", 0.5), thresholds["waist"])
+    if not adl["wrist"]:
+        # Never fitted on a wrist: at least as sure as for the trunk.
+        thresholds["wrist"] = max(thresholds["wrist"], thresholds["waist"])
     return replace(params, thresholds=thresholds)
 
 
