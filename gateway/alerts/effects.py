@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from detection.events import Finding
 from gateway.store import AlertRow
@@ -118,7 +118,7 @@ class WakeUplink:
 
 @dataclass(frozen=True, slots=True)
 class Log:
-    level: str  # "debug", "info", "warning"
+    level: Literal["debug", "info", "warning"]
     event: str
     fields: Mapping[str, Any] = field(default_factory=dict)
 
