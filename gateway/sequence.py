@@ -98,7 +98,13 @@ class SequenceNumbers:
         return seq
 
     def note_claimed(self) -> None:
-        """Write the claimed numbers down, once the message is on its way: it never waits for this."""
+        """After a storage failure: write down every number handed out so far, once the message is on its way.
+
+        All of them, not only those from ``claim``: a number the database gave inside a
+        transaction that then failed was rolled back with it, but the message sent from
+        memory carries it.
+        """
+        self._claimed = max(self._claimed, self.issued)
         if self._claimed > self._claimed_noted and self._file.write(self._file.reserved, self._claimed):
             self._claimed_noted = self._claimed
 
