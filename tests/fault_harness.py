@@ -166,7 +166,7 @@ class FaultRun:
 
     def settle(self) -> None:
         """Long enough for every re-send, and for any escalation of an acknowledged alert to show."""
-        time.sleep(ACK_TIMEOUT_S + 2.0)
+        time.sleep(ACK_TIMEOUT_S + 1.5)  # escalations are checked every 0.5 s
 
     def heard(self) -> dict[str, tuple[set[str], float | None]]:
         """Button -> (alert ids the hub stored for it, wall time it was first heard if logged)."""
