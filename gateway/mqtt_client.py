@@ -65,7 +65,7 @@ def connect_properties(cfg: PlatformConfig) -> Properties | None:
     """MQTT 5 CONNECT properties: a persistent session and the largest packet the hub takes."""
     if cfg.protocol != "5":
         return None
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.SessionExpiryInterval = SESSION_EXPIRY_S
     props.MaximumPacketSize = MAX_PACKET_BYTES
     return props

@@ -124,7 +124,7 @@ class LoopDriver:
             self._gone.set()  # closed again before the loop got to it
             return
         self._sock = sock
-        assert self._loop is not None
+        assert self._loop is not None and sock is not None
         self._loop.add_reader(sock, self._readable)
         self.flush()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import replace
+from typing import Any
 
 from gateway.config.schema import PlatformConfig
 from gateway.mqtt_client import make_client
@@ -32,9 +33,14 @@ async def probe_broker(platform: PlatformConfig, timeout_s: float = 5.0) -> tupl
                              f"carehub-probe-{os.getpid()}")
     except (OSError, ValueError) as exc:
         return False, f"TLS settings: {exc}"  # the hub's own files, before any connection
-    client.on_connect = lambda c, u, f, rc, p: loop.call_soon_threadsafe(
-        done, not rc.is_failure, "connected" if not rc.is_failure else f"refused: {rc}")
-    client.on_connect_fail = lambda c, u: loop.call_soon_threadsafe(done, False, PROBE_NO_CONNECT)
+    def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any) -> None:
+        loop.call_soon_threadsafe(done, not rc.is_failure, "connected" if not rc.is_failure else f"refused: {rc}")
+
+    def on_connect_fail(c: Any, u: Any) -> None:  # nothing listening, or no route
+        loop.call_soon_threadsafe(done, False, PROBE_NO_CONNECT)
+
+    client.on_connect = on_connect
+    client.on_connect_fail = on_connect_fail
     try:
         client.connect_async(platform.host, platform.port, keepalive=10)
         client.loop_start()

@@ -77,7 +77,7 @@ class PlatformEmulator:
         self._connected.clear()  # started again after stop(): wait for the new connection
         props = None
         if self.persistent:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 3600
         self._client.connect(self._host, self._port, keepalive=30, clean_start=not self.persistent,
                              properties=props)

@@ -169,9 +169,10 @@ class RflinkDriver:
             self.counters["opened"] += 1
             log.info("rflink.opened", port=self.port)
             delay = self._reopen_min
+            assert isinstance(proto, _LineProtocol)
             pinger = asyncio.create_task(self._keepalive(transport))
             try:
-                exc = await proto.closed
+                lost = await proto.closed
             finally:
                 pinger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -181,7 +182,7 @@ class RflinkDriver:
                 proto.framer.overlong = 0
             self.connected = False
             self.counters["lost"] += 1
-            log.warning("rflink.lost", port=self.port, error=str(exc) if exc else "closed")
+            log.warning("rflink.lost", port=self.port, error=str(lost) if lost else "closed")
             await asyncio.sleep(self._reopen_min)
 
     async def _keepalive(self, transport: asyncio.Transport) -> None:

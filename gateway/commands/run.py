@@ -59,12 +59,13 @@ def run(args: argparse.Namespace) -> int:
     # A hub that does not start watches nobody: a damaged file falls back to its last good copy.
     fallback = last_good(args.config)
     if fallback is not None:
-        cfg: Config | None = fallback[0]
+        cfg: Config = fallback[0]
         print(f"carehub: {args.config} is damaged ({fallback[2]}): running on {fallback[1]}", file=sys.stderr)
     else:
-        cfg = load_or_explain(args.config)
-        if cfg is None:
+        loaded = load_or_explain(args.config)
+        if loaded is None:
             return 2
+        cfg = loaded
     logs.setup(cfg.logging.level, json=None if args.log_format == "auto" else args.log_format == "json")
     if fallback is not None:
         import structlog

@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     creds = Credentials(Path(cfg.storage.path).parent)
     try:
+        code: str | None
         if args.reset:
             code = creds.reset()
             print("The technician password was removed; every open login has ended.", file=sys.stderr)

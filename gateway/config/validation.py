@@ -142,7 +142,7 @@ def _build(cls: type, data: Any, path: str, errors: list[FieldError]) -> Any:
 
 def _value(tp: Any, value: Any, path: str, meta: typing.Mapping[str, Any], errors: list[FieldError]) -> Any:
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, path, errors)
     if origin is list:
         (item_tp,) = typing.get_args(tp)
@@ -265,7 +265,7 @@ def validate(data: dict[str, Any]) -> Config:
     cfg = _build(Config, data, "", errors)
     if cfg is not None:
         _check_cross_field(cfg, errors)
-    if errors or cfg is None:
+    if errors or not isinstance(cfg, Config):
         raise ConfigError(errors)
     return cfg
 
@@ -288,7 +288,7 @@ def secret_paths(cls: type = Config, prefix: str = "") -> set[str]:
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         path = _join(prefix, f.name)
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             out |= secret_paths(tp, path)
         elif f.metadata.get("secret"):
             out.add(path)

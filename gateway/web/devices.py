@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import structlog
@@ -136,7 +136,7 @@ async def scan_api(request: web.Request) -> web.Response:
     return web.json_response({"error": None, "found": rows})
 
 
-def _section(request: web.Request, kind: str) -> str:
+def _section(request: web.Request, kind: str) -> Literal["devices", "wearables"]:
     if kind not in ("sensor", "wearable"):
         raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
     return "devices" if kind == "sensor" else "wearables"

@@ -58,6 +58,7 @@ def form_field(path: str, root: type = Config) -> FormField:
     tp, f = _field_of(root, path)
     meta = f.metadata
     choices: tuple[str, ...] = ()
+    kind: Literal["bool", "int", "float", "choice", "text", "secret"]
     optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
     if optional:
         (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]

@@ -131,7 +131,7 @@ async def certificates_post(request: web.Request) -> web.Response:
     errors: dict[str, list[str]] = {}
     for name in CERT_NAMES:
         item = data.get(name)
-        if item is None or isinstance(item, str):
+        if item is None or isinstance(item, str | bytes | bytearray):
             continue
         content = item.file.read(MAX_PEM + 1)
         if not content:

@@ -237,7 +237,7 @@ class LoginLimiter:
         if len(self._peers) > 1000:  # a flood of addresses must not grow memory without bound
             self._peers.clear()
         f = self._peers.setdefault(peer, _Failures())
-        records = [(f, self.PER_PEER, None)]
+        records: list[tuple[_Failures, int, float | None]] = [(f, self.PER_PEER, None)]
         if not _is_loopback(peer):
             records.append((self._all, self.GLOBAL, self.GLOBAL_LOCK_S))
         for rec, limit, lock in records:

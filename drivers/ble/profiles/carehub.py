@@ -37,7 +37,7 @@ def encode_accel(seq: int, rate_hz: float, samples_mg: np.ndarray, worn: bool | 
     flags = 0 if worn is None else FLAG_WORN_VALID | (FLAG_WORN if worn else 0)
     head = ACCEL_HEADER.pack(VERSION, flags, seq % 65536, round(rate_hz * 100), n)
     body = np.clip(np.asarray(samples_mg), -32768, 32767).astype("<i2").tobytes()
-    return head + body
+    return bytes(head + body)
 
 
 def encode_button(counter: int, action: ButtonAction = ButtonAction.HELP) -> bytes:
