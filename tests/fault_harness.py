@@ -96,13 +96,13 @@ class FaultRun:
     """One site: broker, radio, platform, and the daemons started one after another on the same state."""
 
     def __init__(self, tmp_path: Path, make_daemon: Callable[..., Daemon], *, seed: int, buttons: int,
-                 ack_delay_s: float = 0.0, **overrides: Any) -> None:
+                 ack_delay_s: float = 0.0, platform_mode: str = "every", **overrides: Any) -> None:
         self.rng = random.Random(seed)
         self.tmp_path = tmp_path
         self.make_daemon = make_daemon
         self.broker = Mosquitto(persistent=True).start()
         self.rflink = RflinkEmulator(tmp_path / "serial-by-id-rflink").start()
-        self.platform = PlatformEmulator("127.0.0.1", self.broker.port, mode="every", persistent=True,
+        self.platform = PlatformEmulator("127.0.0.1", self.broker.port, mode=platform_mode, persistent=True,
                                           delay_s=ack_delay_s).start()
         devices = sos_devices(buttons)
         self.codes = {d["id"]: RadioCode(d["protocol"], d["address"], d["switch"]) for d in devices}

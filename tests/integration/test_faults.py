@@ -66,7 +66,7 @@ def test_sigkill_of_the_daemon_during_bursts(tmp_path, daemon_factory):
         run.start_hub()
         run.wait_online()
         moments: Counter[str] = Counter()
-        for cycle in range(8):
+        for cycle in range(7):
             n = run.rng.randint(4, 8)
             kill_after = run.rng.randrange(n)
             # Aimed by what the hub and the platform show, since a loaded machine blurs timing:
@@ -94,6 +94,37 @@ def test_sigkill_of_the_daemon_during_bursts(tmp_path, daemon_factory):
         print("kill moments:", dict(moments))
         run.settle()
         check(run.account())
+    finally:
+        run.close()
+
+
+def test_a_daemon_that_crash_loops_still_escalates(tmp_path, daemon_factory):
+    """Killed every few seconds, faster than the acknowledgement timeout: the escalation
+    deadline must survive the restarts rather than start again with each one."""
+    ack_timeout = 6.0
+    run = FaultRun(tmp_path, daemon_factory, seed=SEED + 5, buttons=2, platform_mode="ignore",
+                   alerts={"ack_timeout_s": ack_timeout})
+    try:
+        run.start_hub()
+        run.wait_online()
+        press = run.press("crash loop")
+        assert run.platform.wait_for(lambda p: any(a["device"] == press.device for a in p.alerts), 5)
+        first = min(a["_received"] for a in run.platform.alerts if a["device"] == press.device)
+
+        def escalated() -> bool:
+            return any(a["device"] == press.device and a["level"] >= 1 for a in run.platform.alerts)
+
+        restarts = 0
+        while not escalated() and time.monotonic() < first + ack_timeout + 8:
+            time.sleep(1.5)
+            run.hub.kill()
+            run.start_hub()
+            restarts += 1
+        assert escalated(), f"no escalation after {restarts} restarts in {time.monotonic() - first:.1f} s"
+        at = min(a["_received"] for a in run.platform.alerts if a["device"] == press.device and a["level"] >= 1)
+        # Due at ack_timeout after the first send; a restart may delay it by its own start-up.
+        assert at - first <= ack_timeout + 5.0, f"escalated {at - first:.1f} s after the first send"
+        assert restarts >= 2
     finally:
         run.close()
 
