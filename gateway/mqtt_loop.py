@@ -120,6 +120,9 @@ class LoopDriver:
         self._loop.call_soon_threadsafe(self._watch, sock)
 
     def _watch(self, sock: Any) -> None:
+        if self._stopping:  # a connect that finished after stop(): not ours to keep
+            self._close_now()
+            return
         if self.client.socket() is not sock:
             self._gone.set()  # closed again before the loop got to it
             return
