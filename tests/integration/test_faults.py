@@ -66,7 +66,7 @@ def test_sigkill_of_the_daemon_during_bursts(tmp_path, daemon_factory):
         run.start_hub()
         run.wait_online()
         moments: Counter[str] = Counter()
-        for cycle in range(7):
+        for cycle in range(6):
             n = run.rng.randint(4, 8)
             kill_after = run.rng.randrange(n)
             # Aimed by what the hub and the platform show, since a loaded machine blurs timing:
