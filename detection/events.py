@@ -130,8 +130,34 @@ class AccelBatch(Observation):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VitalSign(Observation):
+    """A measurement of the body; ``None`` means "this reading does not say".
+
+    ``skin_contact`` is the sensor's own contact report. ``quality`` names what the
+    device said is wrong with the reading (``body_movement``, ``cuff_loose``,
+    ``questionable``...: docs/wearables.md). A measurement the device stored and
+    sent later carries its own time in ``device_time`` (``local`` convention) and
+    ``at`` moved back to it; ``clock_suspect`` says that time looked wrong (before
+    2020, ahead of the hub), and then ``at`` is when it arrived.
+    """
+
     heart_rate_bpm: float | None = None
     rr_intervals_s: tuple[float, ...] = ()
+    skin_contact: bool | None = None
+    energy_kj: float | None = None
+    spo2_pct: float | None = None
+    pulse_rate_bpm: float | None = None  # from a cuff or an oximeter
+    body_temp_c: float | None = None
+    temp_site: str | None = None
+    systolic_mmhg: float | None = None
+    diastolic_mmhg: float | None = None
+    mean_arterial_mmhg: float | None = None
+    weight_kg: float | None = None
+    bmi: float | None = None
+    height_m: float | None = None
+    user_id: int | None = None
+    quality: tuple[str, ...] = ()
+    device_time: float | None = None
+    clock_suspect: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

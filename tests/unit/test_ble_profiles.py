@@ -41,7 +41,7 @@ def test_heart_rate_malformed_is_counted(bad):
 def test_heart_rate_decoder_observations():
     d = sig.HeartRateDecoder("strap")
     out = d.decode(sig.HEART_RATE_MEASUREMENT, bytes([0x04, 70]), AT)
-    assert out == [VitalSign(device="strap", at=AT, heart_rate_bpm=70.0),
+    assert out == [VitalSign(device="strap", at=AT, heart_rate_bpm=70.0, skin_contact=False),
                    DeviceStatus(device="strap", at=AT, worn=False)]
     assert d.decode(sig.HEART_RATE_MEASUREMENT, bytes([0x04, 71]), AT)[1:] == []  # not worn: said once
     assert d.decode(sig.BATTERY_LEVEL, b"\x0e", AT) == [

@@ -1,7 +1,9 @@
 """Bluetooth SIG Heart Rate (0x180D / 0x2A37) and Battery (0x180F / 0x2A19) services.
 
 Any standard chest strap or watch gives heart rate, RR intervals, sensor contact
-(read as "worn") and battery level.
+(read as "worn") and battery level. Flags (Heart Rate Service 1.0, 3.1.1.1):
+bit 0 uint16 value, bits 1-2 sensor contact (bit 2 supported, bit 1 detected),
+bit 3 energy expended (uint16 kJ), bit 4 RR intervals (uint16, 1/1024 s).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections import Counter
 
 from detection.events import DeviceStatus, Observation, Stamp, VitalSign
 from drivers.ble.profiles import uuid16
+from drivers.ble.profiles.ieee11073 import MalformedMeasurement
 
 HEART_RATE_SERVICE = uuid16(0x180D)
 HEART_RATE_MEASUREMENT = uuid16(0x2A37)
@@ -22,12 +25,12 @@ LOW_BATTERY_PCT = 15
 def decode_heart_rate(data: bytes) -> tuple[int, bool | None, int | None, tuple[float, ...]]:
     """(bpm, skin contact or None if not supported, energy expended kJ or None, RR intervals in s)."""
     if len(data) < 2:
-        raise ValueError("heart rate measurement shorter than 2 bytes")
+        raise MalformedMeasurement("heart rate: shorter than 2 bytes")
     flags = data[0]
     pos = 1
     if flags & 0x01:
         if len(data) < 3:
-            raise ValueError("uint16 heart rate announced but missing")
+            raise MalformedMeasurement("heart rate: uint16 value announced but missing")
         (bpm,) = struct.unpack_from("<H", data, pos)
         pos += 2
     else:
@@ -37,14 +40,14 @@ def decode_heart_rate(data: bytes) -> tuple[int, bool | None, int | None, tuple[
     energy = None
     if flags & 0x08:
         if len(data) < pos + 2:
-            raise ValueError("energy expended announced but missing")
+            raise MalformedMeasurement("heart rate: energy expended announced but missing")
         (energy,) = struct.unpack_from("<H", data, pos)
         pos += 2
     rr: tuple[float, ...] = ()
     if flags & 0x10:
         raw = data[pos:]
         if len(raw) % 2:
-            raise ValueError("RR intervals are not whole uint16 values")
+            raise MalformedMeasurement("heart rate: RR intervals are not whole uint16 values")
         rr = tuple(v / 1024.0 for (v,) in struct.iter_unpack("<H", raw))
     return bpm, contact, energy, rr
 
@@ -63,12 +66,7 @@ class HeartRateDecoder:
     def decode(self, char_uuid: str, data: bytes, at: Stamp) -> list[Observation]:
         try:
             if char_uuid == HEART_RATE_MEASUREMENT:
-                bpm, contact, _, rr = decode_heart_rate(data)
-                out: list[Observation] = [VitalSign(device=self.device, at=at,
-                                                    heart_rate_bpm=float(bpm) if bpm else None, rr_intervals_s=rr)]
-                if contact is not None and contact != self._worn:
-                    self._worn = contact
-                    out.append(DeviceStatus(device=self.device, at=at, worn=contact))
+                out, self._worn = heart_rate_observations(self.device, data, at, self._worn)
                 return out
             if char_uuid == BATTERY_LEVEL:
                 return [battery(self.device, data, at)]
@@ -77,6 +75,20 @@ class HeartRateDecoder:
             return []
         self.counters["unknown_characteristic"] += 1
         return []
+
+
+def heart_rate_observations(
+    device: str, data: bytes, at: Stamp, worn: bool | None
+) -> tuple[list[Observation], bool | None]:
+    """The reading, and "worn" as a status when the contact report changes from ``worn``; (them, new worn)."""
+    bpm, contact, energy, rr = decode_heart_rate(data)
+    out: list[Observation] = [VitalSign(device=device, at=at, heart_rate_bpm=float(bpm) if bpm else None,
+                                        rr_intervals_s=rr, skin_contact=contact,
+                                        energy_kj=None if energy is None else float(energy))]
+    if contact is not None and contact != worn:
+        worn = contact
+        out.append(DeviceStatus(device=device, at=at, worn=contact))
+    return out, worn
 
 
 def battery(device: str, data: bytes, at: Stamp) -> DeviceStatus:
