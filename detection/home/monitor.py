@@ -35,6 +35,7 @@ VISITOR_WINDOW_S = 10.0
 VISITOR_HOLD_S = 1800.0
 DEFAULT_WAKE_MIN = 9 * 60.0  # before any wake-up has been learned
 MIN_WAKES = 5
+LATEST_NIGHT_MIN = 26 * 60.0  # 02:00: a night that begins later than this is not a night's sleep
 INACTIVITY_KEY = "inactivity"
 MIN_LEAVES_ROOM = 3  # long silences after a dwell-room sensor before it counts as "left the room"
 TRUST_CHECK_S = 300.0
@@ -61,7 +62,6 @@ class _Last:
     context: str
     device: str
     kind: str
-    entrance_door: bool
 
 
 class HomeMonitor:
@@ -87,7 +87,7 @@ class HomeMonitor:
         self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
         self._prev_tick: float | None = None
         self._came_from = ""  # room of the last sign of life from another sensor
-        self._daytime_cache: tuple[float, float, float, float] | None = None
+        self._daytime_cache: tuple[tuple[float, float, float], float, float] | None = None
         self._rails_for: tuple[tuple[str, int, bool], tuple[float, float, float, bool]] | None = None
         self._shortest_floor = 60 * min(self.s.inactivity_floor_min, self.s.dwell_floor_min)
         self._step = 30.0
@@ -205,7 +205,7 @@ class HomeMonitor:
                 day.night_activity += 1
             if room == "kitchen":
                 day.kitchen_use += 1
-        self._last = _Last(at.t, at.local, room, context, obs.device, kind, entrance_door)
+        self._last = _Last(at.t, at.local, room, context, obs.device, kind)
         return out
 
     def _note_rest(self, prev: _Last, at: Stamp, gap: float, day: Day) -> None:
@@ -261,7 +261,20 @@ class HomeMonitor:
         # daytime bound in _check_silence is what stops a day context from waiting past the day ceiling.
         return s.inactivity_floor_min * 60, s.sleep_ceiling_min * 60, 3 * 3600.0, False
 
-    def _daytime_silence(self, start_local: float, end_local: float) -> float:
+    def _asleep_from(self) -> float:
+        """When this person's night begins, in minutes after midnight (past 1440: after the next midnight):
+        the night hours' start, or later for someone who usually goes to bed later (90th percentile of
+        the learned bed times, at most 02:00), so that an evening collapse is not taken for the night."""
+        start = self.s.night_start_hour * 60.0
+        if self.s.night_start_hour < self.s.night_end_hour:
+            return start  # an unusual "night" by day: take it as configured
+        beds = sorted(float(b) for h in self.routine.history if (b := h.get("bed_min")) is not None)
+        if len(beds) < MIN_WAKES:
+            return start
+        latest = beds[min(len(beds) - 1, int(0.9 * len(beds)))]
+        return max(start, min(LATEST_NIGHT_MIN, latest))
+
+    def _daytime_silence(self, start_local: float, end_local: float, to_bed: bool) -> float:
         """Seconds of [start, end] in the waking day: outside the night hours, and on a morning after the
         night, from the time no_wake is due (until then a late riser is asleep, and no_wake watches)."""
         s = self.s
@@ -273,17 +286,27 @@ class HomeMonitor:
         else:
             day_from_first = day_from
         first_day = start_local // 86400
+        # Last seen in bed or in the bedroom: gone to bed, whatever time this person usually does.
+        asleep = self.s.night_start_hour * 60.0 if to_bed else self._asleep_from()
         total, t = 0.0, start_local
         cached = self._daytime_cache
-        if cached is not None and cached[0] == start_local and cached[1] == day_from and cached[2] <= end_local:
-            total, t = cached[3], cached[2]  # the part already counted on earlier ticks of this silence
+        rules = (start_local, day_from, asleep)
+        if cached is not None and cached[0] == rules and cached[1] <= end_local:
+            total, t = cached[2], cached[1]  # the part already counted on earlier ticks of this silence
+        night_end = s.night_end_hour * 60.0
         while t < end_local:
             step_end = min(end_local, (t // 600 + 1) * 600)
             tod = _tod_min(t)
-            if tod >= (day_from_first if t // 86400 == first_day else day_from) and not s.is_night(tod / 60.0):
+            if tod < asleep - 1440:
+                awake = True  # this person's evening goes on past midnight
+            elif tod < night_end or tod >= asleep:
+                awake = False
+            else:
+                awake = tod >= (day_from_first if t // 86400 == first_day else day_from)
+            if awake:
                 total += step_end - t
             t = step_end
-        self._daytime_cache = (start_local, day_from, end_local, total)
+        self._daytime_cache = (rules, end_local, total)
         return total
 
     def _check_silence(self, last: _Last, at: Stamp) -> list[Finding]:
@@ -314,7 +337,8 @@ class HomeMonitor:
         if not hit and due > bound:
             # Whatever state is believed (asleep, seated, in bed by day), daytime silence is bounded.
             start_local = at.local - silence
-            hit = self._daytime_silence(start_local, at.local + self._step) > bound
+            to_bed = "|bed" in last.context or room_of(last.context) == "bedroom"
+            hit = self._daytime_silence(start_local, at.local + self._step, to_bed) > bound
             if hit:
                 seconds, why = bound, "daytime bound"
         if not hit or s.is_quiet(_tod_min(at.local) / 60.0):

@@ -206,3 +206,31 @@ def test_a_late_riser_collapsing_before_noon_is_raised_by_the_daytime_bound():
     m.observe(Contact(device="seat", at=Stamp(t, t), room="living", kind="seat", active=True))
     found = urgent(ticks(m, t, 6))
     assert found and found[0].at.t - t <= 240 * 60
+
+
+def _night_owl() -> HomeMonitor:
+    m = HomeMonitor(HomeSettings())
+    day = {"activity": 200, "bathroom_visits": 6, "night_activity": 10, "kitchen_use": 40, "wake_min": 450.0,
+           "bed_min": 1440.0 + 120}  # usually in bed at about 02:00
+    m.restore({"version": 2, "routine": [day] * 10, "wake_times": [450.0] * 10})
+    return m
+
+
+def test_an_evening_collapse_is_not_taken_for_the_night():
+    m = _night_owl()
+    t = 30 * DAY + 19.5 * 3600
+    m.observe(Contact(device="seat", at=Stamp(t, t), room="living", kind="seat", active=True))
+    found = urgent(ticks(m, t, 5))
+    assert found and found[0].at.t - t <= 240 * 60
+
+
+def test_an_early_night_in_the_bedroom_is_still_a_night():
+    m = _night_owl()
+    bedroom = context_key("pir_bed", "motion", 1, "", "bedroom")
+    for day in range(20):  # the nights this home has shown: from the bedroom sensor to the morning
+        m.gaps.record(bedroom, 23, 8 * 3600.0, day)
+        for i in range(40):
+            m.gaps.record(CTX, 8 + i % 12, 120.0, day)
+    t = 30 * DAY + 21.75 * 3600
+    m.observe(Motion(device="pir_bed", at=Stamp(t, t), room="bedroom"))
+    assert urgent(ticks(m, t, 8)) == []
