@@ -160,6 +160,28 @@ class VitalSign(Observation):
     clock_suspect: bool = False
 
 
+class PresenceState(StrEnum):
+    NONE = "none"  # the radar sees nobody in its field
+    MOVING = "moving"
+    STILL = "still"  # someone there and not moving: what a PIR cannot see
+    PRESENT = "present"  # someone there; this radar does not say whether they move
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Presence(Observation):
+    """A presence radar's view of its room; ``distance_m`` from the radar to the target it reports."""
+
+    state: PresenceState = PresenceState.NONE
+    distance_m: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fall(Observation):
+    """A device that detects falls itself (a mmWave radar): someone fell (``fallen``), or that is over."""
+
+    fallen: bool = True
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Tick(Observation):
     """Time passing with nothing observed; lets detectors notice silence."""

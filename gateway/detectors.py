@@ -10,9 +10,10 @@ from detection.events import Detector
 from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
+from detection.radar_fall import RadarFallDetector
 from detection.supervision import DeviceSupervisor
 from gateway.config import Config
-from gateway.config.schema import HomeConfig, WearableConfig
+from gateway.config.schema import HomeConfig, RadarConfig, WearableConfig
 
 
 def build_detectors(cfg: Config) -> list[Detector]:
@@ -20,7 +21,11 @@ def build_detectors(cfg: Config) -> list[Detector]:
         d.id: (d.offline_after_s, d.room) for d in cfg.devices
     }
     supervised |= {w.id: (w.offline_after_s, None) for w in cfg.wearables}
+    supervised |= {r.id: (r.offline_after_s, r.room) for r in cfg.radars}
     detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised)]
+    if cfg.detection.fall.enabled and cfg.radars:
+        # A radar's own fall report goes through the same cancel window and escalation as a wearable's.
+        detectors.append(RadarFallDetector({r.id: radar_cancel_window_s(cfg, r) for r in cfg.radars}))
     if cfg.detection.fall.enabled and cfg.wearables:
         detectors.append(FallDetector({
             w.id: FallWearable(placement=w.placement, cancel_window_s=cancel_window_s(cfg, w))
@@ -35,6 +40,11 @@ def build_detectors(cfg: Config) -> list[Detector]:
 def cancel_window_s(cfg: Config, wearable: WearableConfig) -> float:
     """The wearable's own cancel window, else the one the Detection page sets for all."""
     own = wearable.cancel_window_s
+    return cfg.detection.fall.cancel_window_s if own is None else own
+
+
+def radar_cancel_window_s(cfg: Config, radar: RadarConfig) -> float:
+    own = radar.cancel_window_s
     return cfg.detection.fall.cancel_window_s if own is None else own
 
 

@@ -25,9 +25,11 @@ from detection.events import (
     Contact,
     Detector,
     DeviceStatus,
+    Fall,
     Finding,
     Motion,
     Observation,
+    Presence,
     Tick,
     VitalSign,
 )
@@ -125,6 +127,12 @@ def describe(obs: Observation) -> tuple[str, str, dict[str, Any]]:
         return "status", "status " + ", ".join(f"{k}={v}" for k, v in detail.items()), detail
     if isinstance(obs, VitalSign):
         return "vital", f"heart rate {obs.heart_rate_bpm}", {"heart_rate_bpm": obs.heart_rate_bpm}
+    if isinstance(obs, Presence):
+        where = "" if obs.distance_m is None else f" at {obs.distance_m} m"
+        return "presence", f"presence {obs.state.value}{where}", {"state": obs.state.value,
+                                                                  "distance_m": obs.distance_m}
+    if isinstance(obs, Fall):
+        return "fall", "radar: fall" if obs.fallen else "radar: no fall", {"fallen": obs.fallen}
     if isinstance(obs, AccelBatch):
         return "accel", f"{len(obs.samples)} samples", {"n": len(obs.samples), "fs": obs.fs}
     return type(obs).__name__.lower(), type(obs).__name__, {}
