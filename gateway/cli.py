@@ -20,6 +20,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "gateway.commands.demo", "run everything on simulated hardware"),
     (("config", "check"), "gateway.commands.config_check", "validate a config file"),
     (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
+    (("sim", "radar"), "gateway.commands.sim_radar", "emulate an mmWave radar (LD2410, MR60FDA2) on a pseudo-terminal"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),

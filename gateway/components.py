@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from drivers.radar import RadarDriver, RadarGroup, RadarSpec
 from drivers.rflink import DeviceSpec, RflinkDriver
 from gateway.config import Config
 from gateway.supervisor import Component, ComponentSpec
@@ -41,7 +42,17 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
         # Runs with no wearables configured too, so that the installer can scan for one.
         return wearable_driver(cfg, hub.pipeline.submit, hub.clock.now) if cfg.ble.enabled else None
 
+    def radars(cfg: Config) -> RadarGroup | None:
+        if not cfg.radars:
+            return None
+        return RadarGroup(
+            RadarDriver(r.port, RadarSpec(r.id, r.model, r.room), hub.pipeline.submit, hub.clock.now,
+                        baudrate=r.baudrate or None)
+            for r in cfg.radars
+        )
+
     return [
+        ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
         ComponentSpec("rflink", owns=lambda c: c.rflink, build=rflink, update=follow_devices),
         ComponentSpec("ble", owns=lambda c: (c.ble, c.wearables), build=ble),
         ComponentSpec("web", owns=lambda c: c.web, live=False,

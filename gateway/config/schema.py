@@ -163,6 +163,29 @@ class BleConfig:
     )
 
 
+RadarModel = Literal["ld2410", "mr60fda2"]
+
+
+@dataclass(frozen=True)
+class RadarConfig:
+    id: str = opt(help="Radar id used in alerts and topics", pattern=ID_PATTERN)
+    model: RadarModel = opt(
+        help="ld2410: Hi-Link presence (moving / still), 256000 baud; mr60fda2: Seeed presence and fall, 115200 baud"
+    )
+    port: str = opt(help="Serial port; prefer a /dev/serial/by-id/ path")
+    room: str = opt("other", help="Room the radar watches", pattern=ROOM_PATTERN)
+    name: str = opt("", help="Human name")
+    baudrate: int = opt(0, help="Serial speed (0: the model's default)", min=0, max=921600)
+    cancel_window_s: float | None = opt(
+        None, help="A fall this radar reports is held this long before it is raised (empty: "
+        "detection.fall.cancel_window_s)", min=0, max=300, unit="s",
+    )
+    offline_after_s: float = opt(
+        300.0, help="Technical alert when the radar has not been heard for this long (it reports at least "
+        "once a minute)", min=0, max=86400, unit="s",
+    )
+
+
 @dataclass(frozen=True)
 class FallConfig:
     enabled: bool = opt(True, help="Detect falls from wearable accelerometers")
@@ -260,3 +283,4 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     devices: list[RflinkDevice] = field(default_factory=list)
     wearables: list[WearableConfig] = field(default_factory=list)
+    radars: list[RadarConfig] = field(default_factory=list)

@@ -180,6 +180,10 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
         if w.id in seen:
             errors.append(FieldError(f"wearables[{i}].id", w.id, f"an id not already used by {seen[w.id]}"))
         seen[w.id] = f"wearables[{i}]"
+    for i, radar in enumerate(cfg.radars):
+        if radar.id in seen:
+            errors.append(FieldError(f"radars[{i}].id", radar.id, f"an id not already used by {seen[radar.id]}"))
+        seen[radar.id] = f"radars[{i}]"
     signatures: dict[tuple[str, str, str], int] = {}
     for i, dev in enumerate(cfg.devices):
         sig = (dev.protocol.lower(), dev.address.lower().lstrip("0"), dev.switch.lower().lstrip("0"))

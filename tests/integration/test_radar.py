@@ -1,0 +1,88 @@
+"""mmWave radars on pseudo-terminals: the driver against the emulator, and a radar fall through the whole hub."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from detection.events import Fall, Observation, Presence, PresenceState, Stamp
+from drivers.radar import RadarDriver, RadarSpec
+from simulators.radar import RadarEmulator
+from tests.conftest import hub_config
+
+pytestmark = pytest.mark.integration
+
+
+def _stamp() -> Stamp:
+    now = time.monotonic()
+    return Stamp(now, now)
+
+
+async def _until(check, within_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("model", ["ld2410", "mr60fda2"])
+async def test_driver_reads_the_emulated_radar_and_survives_an_unplug(tmp_path, model):
+    emu = RadarEmulator(tmp_path / "serial-by-id-radar", model).start()
+    if model == "mr60fda2":
+        emu.period_s = 0.1
+    seen: list[Observation] = []
+    driver = RadarDriver(str(emu.link), RadarSpec("radar-bath", model, "bathroom"), seen.append, _stamp,  # type: ignore[arg-type]
+                         reopen_min_s=0.05, reopen_max_s=0.2)
+    task = asyncio.create_task(driver.run())
+    try:
+        emu.set(state="still", distance_m=1.2)
+        want = PresenceState.STILL if model == "ld2410" else PresenceState.PRESENT
+        await _until(lambda: any(isinstance(o, Presence) and o.state is want for o in seen))
+        emu.write_raw(bytes(range(256)) * 4)  # line noise between reports
+        emu.vanish()
+        await _until(lambda: driver.counters["lost"] >= 1)
+        emu.reappear()
+        emu.set(state="none")
+        await _until(lambda: any(isinstance(o, Presence) and o.state is PresenceState.NONE for o in seen))
+        assert driver.counters["opened"] >= 2
+        if model == "mr60fda2":
+            emu.set(fallen=True)
+            await _until(lambda: any(isinstance(o, Fall) and o.fallen for o in seen))
+        still = [o for o in seen if isinstance(o, Presence) and o.state is PresenceState.STILL]
+        if model == "ld2410":
+            assert still[0].distance_m == 1.2
+        # Ten reports a second become a handful of observations, not a flood.
+        assert len(seen) < 10
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        emu.stop()
+
+
+def test_radar_fall_reaches_the_platform_as_an_emergency_after_the_cancel_window(
+        tmp_path, mosquitto, platform, daemon_factory):
+    emu = RadarEmulator(tmp_path / "serial-by-id-mr60fda2", "mr60fda2").start()
+    try:
+        cfg = hub_config(tmp_path, mosquitto.port, None, detection={"fall": {"cancel_window_s": 1.0}},
+                         radars=[{"id": "radar-bath", "model": "mr60fda2", "port": str(emu.link),
+                                  "room": "bathroom"}])
+        hub = daemon_factory(cfg).start()
+        hub.wait_event("radar.opened", timeout=10)
+        hub.wait_event("uplink.connected")
+        emu.set(state="still")
+        emu.set(fallen=True)
+        pending = hub.wait_event("alert.stored", timeout=10)
+        assert pending["state"] == "pending" and pending["device"] == "radar-bath"
+        assert platform.wait_for(lambda p: len(p.alerts_of("fall")) >= 1, timeout=10)
+        alert = platform.alerts_of("fall")[0]
+        assert (alert["severity"], alert["state"], alert["room"]) == ("emergency", "open", "bathroom")
+        assert alert["evidence"]["source"] == "radar"
+        hub.wait_event("alert.acked", where=lambda e: e.get("id") == alert["id"])
+        # The radar keeps saying "fallen" every second: still one alert.
+        time.sleep(2.5)
+        assert len({a["id"] for a in platform.alerts_of("fall")}) == 1
+        assert hub.stop() == 0
+    finally:
+        emu.stop()
