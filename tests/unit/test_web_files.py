@@ -31,17 +31,17 @@ from gateway.web import audit
 from gateway.web.app import make_app
 from gateway.web.audit import AuditLog
 from gateway.web.security import MAX_SESSION_S, LoginLimiter, Sessions
-from tests.unit.test_web import Page, _pem_pair, make_hub
+from tests.unit.fake_hub import FakeHub
+from tests.unit.test_web import Page, _pem_pair, make_fake_hub
 
 
 @pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page]:
-    hub = make_hub(tmp_path)
+async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
+    hub = make_fake_hub(tmp_path)
     async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
         page = Page(client, hub, tmp_path)
         await page.set_up()
         yield page
-    hub.store.close()
 
 
 # --- logins --------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ def test_a_lockout_from_many_lan_addresses_leaves_the_console_a_way_in() -> None
     assert fresh.retry_after("127.0.0.1", now=1) > 0
 
 
-async def test_the_right_password_from_the_console_works_during_a_lan_wide_lockout(tech: Page) -> None:
+async def test_the_right_password_from_the_console_works_during_a_lan_wide_lockout(tech: Page[FakeHub]) -> None:
     app = tech.client.app
     assert app is not None
     from gateway.web.app import LIMITER
@@ -91,7 +91,7 @@ async def test_the_right_password_from_the_console_works_during_a_lan_wide_locko
 # --- certificates ------------------------------------------------------------------------------------
 
 
-async def _upload(tech: Page, **files: bytes | str) -> tuple[int, str]:
+async def _upload(tech: Page[FakeHub], **files: bytes | str) -> tuple[int, str]:
     form = aiohttp.FormData()
     form.add_field("csrf", tech.csrf)
     for name, content in files.items():
@@ -107,13 +107,13 @@ def _read(path: str) -> bytes | None:
     return Path(path).read_bytes() if Path(path).exists() else None
 
 
-def _stored(tech: Page) -> dict[str, bytes]:
+def _stored(tech: Page[FakeHub]) -> dict[str, bytes]:
     d = tech.state / "platform-certs"
     return {f.name: f.read_bytes() for f in sorted(d.iterdir())} if d.exists() else {}
 
 
 async def test_uploads_change_nothing_until_the_whole_setting_is_valid_and_removal_deletes(
-        tech: Page, tmp_path: Path) -> None:
+        tech: Page[FakeHub], tmp_path: Path) -> None:
     cert, key, _ = _pem_pair(tmp_path / "pki")
     other_cert, other_key, _ = _pem_pair(tmp_path / "pki2")
     await tech.get("/platform")
@@ -188,7 +188,8 @@ def test_the_page_reads_only_the_end_of_a_huge_audit_log(tmp_path: Path) -> None
     assert [e["action"] for e in log.recent(3)] == ["radios", "settings", "old"], "history across the rotation"
 
 
-async def test_the_audit_page_reads_the_file_off_the_event_loop(tech: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_audit_page_reads_the_file_off_the_event_loop(tech: Page[FakeHub],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[str] = []
     real = AuditLog.recent
 

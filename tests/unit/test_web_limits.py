@@ -38,18 +38,18 @@ from gateway.web.limits import (
     descriptor_limit,
 )
 from gateway.web.listener import GuardedSite
-from tests.unit.test_web import PASSWORD, Page, make_hub
+from tests.unit.fake_hub import FakeHub
+from tests.unit.test_web import PASSWORD, Page, make_fake_hub
 
 
 @pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page]:
+async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
     """A hub whose page has been set up, and a browser logged in to it."""
-    hub = make_hub(tmp_path)
+    hub = make_fake_hub(tmp_path)
     async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
         page = Page(client, hub, tmp_path)
         await page.set_up()
         yield page
-    hub.store.close()
 
 
 # --- connections at accept ----------------------------------------------------------------------
@@ -87,7 +87,7 @@ def _get(s: socket.socket) -> bytes:
 
 async def _site(tmp_path: Path, limits: ConnectionLimits, **gate: Any) -> tuple[web.AppRunner, GuardedSite,
                                                                                  Counter[str]]:
-    app = make_app(make_hub(tmp_path))
+    app = make_app(make_fake_hub(tmp_path))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     counters: Counter[str] = Counter()
@@ -195,7 +195,7 @@ def test_asyncio_s_accept_flood_is_one_line_per_interval() -> None:
 # --- live event streams ---------------------------------------------------------------------------
 
 
-async def test_live_streams_are_capped_per_login_and_in_all(tech: Page) -> None:
+async def test_live_streams_are_capped_per_login_and_in_all(tech: Page[FakeHub]) -> None:
     app = tech.client.app
     assert app is not None
     slots: StreamSlots = app[STREAMS]
@@ -228,7 +228,7 @@ async def test_live_streams_are_capped_per_login_and_in_all(tech: Page) -> None:
 # --- test connection -------------------------------------------------------------------------------
 
 
-async def _save_platform(tech: Page, port: int) -> dict[str, str]:
+async def _save_platform(tech: Page[FakeHub], port: int) -> dict[str, str]:
     form = {"site.id": "test-site", "platform.host": "127.0.0.1", "platform.port": str(port),
             "platform.protocol": "5", "platform.base_topic": "carehub/v1", "platform.username": "hub",
             "platform.password": "s3cret-pass", "_bool": "platform.tls", "action": "save"}
@@ -238,16 +238,10 @@ async def _save_platform(tech: Page, port: int) -> dict[str, str]:
     return form
 
 
-async def test_test_connection_sends_the_saved_password_only_to_the_saved_broker(
-        tech: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    tried: list[PlatformConfig] = []
-
-    async def probe(p: PlatformConfig) -> tuple[bool, str]:
-        tried.append(p)
-        return False, PROBE_NO_CONNECT
-
+async def test_test_connection_sends_the_saved_password_only_to_the_saved_broker(tech: Page[FakeHub]) -> None:
+    tried: list[PlatformConfig] = tech.hub.probed  # every probe the page asked the hub for
+    tech.hub.probe_answer = (False, PROBE_NO_CONNECT)
     form = await _save_platform(tech, 1883)
-    monkeypatch.setattr(tech.hub, "probe_platform", probe)
     kept = {**form, "platform.password": "", "action": "test"}
     for changed in ({"platform.host": "192.168.1.66"}, {"platform.port": "1884"}, {"platform.tls": "on"}):
         status, text = await tech.post("/platform", {**kept, **changed})
@@ -261,18 +255,16 @@ async def test_test_connection_sends_the_saved_password_only_to_the_saved_broker
     assert status == 200 and tried[-1].password == "typed-again" and tried[-1].host == "192.168.1.66"
 
 
-async def test_test_connection_is_rate_limited(tech: Page, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def probe(p: PlatformConfig) -> tuple[bool, str]:
-        return True, "connected"
-
+async def test_test_connection_is_rate_limited(tech: Page[FakeHub]) -> None:
+    tech.hub.probe_answer = (True, "connected")
     form = await _save_platform(tech, 1883)
-    monkeypatch.setattr(tech.hub, "probe_platform", probe)
     for _ in range(PROBES_PER_MIN):
         status, _ = await tech.post("/platform", {**form, "action": "test"})
         assert status == 200
     r = await tech.client.post("/platform", data={**form, "action": "test", "csrf": tech.csrf})
     assert r.status == 429 and int(r.headers["Retry-After"]) > 0
     assert "Too many connection tests" in await r.text()
+    assert len(tech.hub.probed) == PROBES_PER_MIN, "the refused test reached no broker"
 
 
 async def test_a_failed_test_connection_does_not_tell_closed_from_open_ports(unused_tcp_port: int) -> None:
@@ -306,12 +298,12 @@ async def test_a_failed_test_connection_does_not_tell_closed_from_open_ports(unu
 @pytest.mark.parametrize("target", ["/%09/evil.com", "/\t/evil.com", "//evil.com", "/\\evil.com",
                                     "https://evil.com", "/%2F/evil.com", "/status/../..//evil.com", "/\r\n/x",
                                     "/settings?next=//evil.com", "javascript:alert(1)", ""])
-async def test_lang_goes_back_only_to_the_page_s_own_paths(tech: Page, target: str) -> None:
+async def test_lang_goes_back_only_to_the_page_s_own_paths(tech: Page[FakeHub], target: str) -> None:
     r = await tech.client.get(f"/lang?to=zh&next={target}", allow_redirects=False)
     assert r.status == 303 and r.headers["Location"] == "/status", target
 
 
-async def test_lang_returns_to_the_page_it_came_from(tech: Page) -> None:
+async def test_lang_returns_to_the_page_it_came_from(tech: Page[FakeHub]) -> None:
     for path in ("/settings", "/devices/learn", "/platform", "/login", "/audit"):
         r = await tech.client.get("/lang", params={"to": "en", "next": path}, allow_redirects=False)
         assert r.headers["Location"] == path
@@ -320,7 +312,7 @@ async def test_lang_returns_to_the_page_it_came_from(tech: Page) -> None:
 # --- log floods ------------------------------------------------------------------------------------------
 
 
-async def test_refused_peers_and_bad_host_names_are_counted_and_logged_once(tech: Page) -> None:
+async def test_refused_peers_and_bad_host_names_are_counted_and_logged_once(tech: Page[FakeHub]) -> None:
     app = tech.client.app
     assert app is not None
     with structlog.testing.capture_logs() as logs:
@@ -342,7 +334,7 @@ def test_log_once_reports_what_it_did_not_log() -> None:
     assert [(e["count"], e["suppressed"]) for e in logs] == [(1, 0), (501, 499)]
 
 
-async def test_a_flood_of_forged_or_locked_out_logins_is_counted_and_logged_once(tech: Page) -> None:
+async def test_a_flood_of_forged_or_locked_out_logins_is_counted_and_logged_once(tech: Page[FakeHub]) -> None:
     app = tech.client.app
     assert app is not None
     await tech.post("/logout")
