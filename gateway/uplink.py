@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -72,6 +73,7 @@ class Uplink:
         self._connected_once = asyncio.Event()
         self._client_id = client_id
         self._driver: LoopDriver | None = None
+        self._store_failure_logged = -1e9
         # Settings that cannot be used (a TLS file missing or unreadable) must not stop the
         # hub: it keeps detecting and storing alerts, says what is wrong, and tries again.
         self.problem: str | None = None
@@ -255,8 +257,19 @@ class Uplink:
         if msg_id is None:
             return
         self._submitted.discard(msg_id)
-        alert_id = self.store.outbox_published(msg_id, time.time())  # one commit, not two
         self.counters["acknowledged_by_broker"] += 1
+        try:
+            alert_id = self.store.outbox_published(msg_id, time.time())  # one commit, not two
+        except sqlite3.Error as exc:
+            # A card that refuses writes: the broker has the message; the row stays and goes
+            # again after the next connect (the platform de-duplicates). One line a minute.
+            self.counters["outbox_update_failed"] += 1
+            now = time.monotonic()
+            if now - self._store_failure_logged >= 60.0:
+                self._store_failure_logged = now
+                log.error("uplink.outbox_update_failed", msg_id=msg_id, error=str(exc),
+                          count=self.counters["outbox_update_failed"])
+            return
         if alert_id:
             log.info("alert.published", id=alert_id, msg_id=msg_id)
         if len(self._in_flight) < MAX_IN_FLIGHT // 2:

@@ -141,3 +141,30 @@ def test_a_number_sent_from_memory_is_not_used_again_after_a_restart(tmp_path: P
     again.close()
     (tmp_path / "s.db.seq").write_text("100\n")  # a file written before claims were noted
     assert Store(tmp_path / "s.db").next_seq() == 4
+
+
+def test_a_puback_on_a_card_that_refuses_writes_is_one_line_not_a_crash(tmp_path, capsys):
+    """The broker has the message; the row stays for the next connect, and the log says it once."""
+    import asyncio
+
+    from gateway.config.schema import PlatformConfig
+    from gateway.store import Store
+    from gateway.topics import Topics
+    from gateway.uplink import Uplink
+
+    store = Store(tmp_path / "s.db")
+    msg_id = store.enqueue("t/alert", b"{}", alert_id=None)
+    up = Uplink(PlatformConfig(), Topics.for_site("carehub/v1", "s"), store, client_id="t",
+                finalize=lambda p: p, on_ack=lambda a, b: None)
+    store._db.execute("PRAGMA query_only=ON")
+
+    async def main() -> None:
+        for mid in (1, 2, 3):
+            up._in_flight[mid] = msg_id
+            up._puback(mid)
+
+    asyncio.run(main())
+    assert up.counters["outbox_update_failed"] == 3
+    assert capsys.readouterr().out.count("uplink.outbox_update_failed") == 1
+    store._db.execute("PRAGMA query_only=OFF")
+    assert store.outbox_depth() == 1, "kept for the next connect"
