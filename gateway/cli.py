@@ -21,6 +21,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("config", "check"), "gateway.commands.config_check", "validate a config file"),
     (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
     (("sim", "radar"), "gateway.commands.sim_radar", "emulate an mmWave radar (LD2410, MR60FDA2) on a pseudo-terminal"),
+    (("sim", "zigbee2mqtt"), "gateway.commands.sim_zigbee2mqtt",
+     "publish Zigbee2MQTT device payloads to a broker"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),

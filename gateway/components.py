@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from drivers.radar import RadarDriver, RadarGroup, RadarSpec
 from drivers.rflink import DeviceSpec, RflinkDriver
+from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
 from gateway.config import Config
 from gateway.supervisor import Component, ComponentSpec
 from gateway.wearables import WearableDriver, wearable_driver
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
 
 def rflink_specs(cfg: Config) -> list[DeviceSpec]:
     return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
+
+
+def zigbee_specs(cfg: Config) -> list[ZigbeeDevice]:
+    return [ZigbeeDevice(z.id, z.friendly_name, z.kind, z.room, tuple(z.help_actions), tuple(z.cancel_actions))
+            for z in cfg.zigbee_devices]
+
+
+def zigbee_broker(cfg: Config) -> BrokerSettings:
+    z = cfg.zigbee2mqtt
+    return BrokerSettings(host=z.host, port=z.port, tls=z.tls, ca_file=z.ca_file, username=z.username,
+                          password=z.password, base_topic=z.base_topic,
+                          client_id=z.client_id or f"carehub-{cfg.site.id}-zigbee2mqtt")
 
 
 def hub_components(hub: Hub) -> list[ComponentSpec]:
@@ -51,8 +64,19 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
             for r in cfg.radars
         )
 
+    def zigbee(cfg: Config) -> Zigbee2MqttDriver | None:
+        if not cfg.zigbee2mqtt.enabled:
+            return None
+        return Zigbee2MqttDriver(zigbee_broker(cfg), zigbee_specs(cfg), hub.pipeline.submit, hub.clock.now)
+
+    def follow_zigbee_devices(driver: Component, cfg: Config) -> None:
+        if isinstance(driver, Zigbee2MqttDriver):
+            driver.update_devices(zigbee_specs(cfg))
+
     return [
         ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
+        ComponentSpec("zigbee2mqtt", owns=lambda c: (c.zigbee2mqtt, c.site.id), build=zigbee,
+                      update=follow_zigbee_devices),
         ComponentSpec("rflink", owns=lambda c: c.rflink, build=rflink, update=follow_devices),
         ComponentSpec("ble", owns=lambda c: (c.ble, c.wearables), build=ble),
         ComponentSpec("web", owns=lambda c: c.web, live=False,

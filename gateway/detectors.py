@@ -22,6 +22,7 @@ def build_detectors(cfg: Config) -> list[Detector]:
     }
     supervised |= {w.id: (w.offline_after_s, None) for w in cfg.wearables}
     supervised |= {r.id: (r.offline_after_s, r.room) for r in cfg.radars}
+    supervised |= {z.id: (z.offline_after_s, z.room) for z in cfg.zigbee_devices}
     detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised)]
     if cfg.detection.fall.enabled and cfg.radars:
         # A radar's own fall report goes through the same cancel window and escalation as a wearable's.

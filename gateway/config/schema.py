@@ -187,6 +187,41 @@ class RadarConfig:
 
 
 @dataclass(frozen=True)
+class Zigbee2MqttConfig:
+    enabled: bool = opt(False, help="Read Zigbee sensors from a Zigbee2MQTT instance's MQTT broker")
+    host: str = opt("127.0.0.1", help="Zigbee2MQTT's broker (often a local mosquitto)", pattern=HOST_PATTERN)
+    port: int = opt(1883, help="Broker port", min=1, max=65535)
+    tls: bool = opt(False, help="Connect with TLS")
+    ca_file: str = opt("", help="CA certificate file (PEM) for TLS; empty: system CAs")
+    username: str = opt("", help="Broker user name (empty: none)")
+    password: str = opt("", help="Broker password", secret=True)
+    base_topic: str = opt("zigbee2mqtt", help="Zigbee2MQTT's base_topic", pattern=TOPIC_PATTERN)
+    client_id: str = opt("", help="MQTT client id (default: carehub-<site id>-zigbee2mqtt)",
+                         pattern=CLIENT_ID_PATTERN)
+
+
+ZigbeeKind = Literal["pir", "door", "sos", "bed", "seat", "presence", "toilet_flush", "cabinet", "fridge",
+                     "other"]
+
+
+@dataclass(frozen=True)
+class ZigbeeDeviceConfig:
+    id: str = opt(help="Device id used in alerts and topics", pattern=ID_PATTERN)
+    friendly_name: str = opt(help="The device's friendly_name in Zigbee2MQTT (its topic)",
+                             pattern=r"^[^#+/\x00-\x1f][^#+\x00-\x1f]{0,119}$")
+    kind: ZigbeeKind = opt(help="What the device is (presence: a Zigbee presence radar)")
+    room: str = opt("other", help="Room the device is in", pattern=ROOM_PATTERN)
+    name: str = opt("", help="Human name")
+    help_actions: list[str] = opt(default_factory=lambda: ["emergency", "sos", "panic"],
+                                  help="'action' values that are a help call")
+    cancel_actions: list[str] = opt(default_factory=list, help="'action' values that mean 'I am fine'")
+    offline_after_s: float = opt(
+        0.0, help="Technical alert when not heard for this long (0: never; most Zigbee sensors report at "
+        "least every few hours)", min=0, max=30 * 86400, unit="s",
+    )
+
+
+@dataclass(frozen=True)
 class FallConfig:
     enabled: bool = opt(True, help="Detect falls from wearable accelerometers")
     cancel_window_s: float = opt(
@@ -284,3 +319,5 @@ class Config:
     devices: list[RflinkDevice] = field(default_factory=list)
     wearables: list[WearableConfig] = field(default_factory=list)
     radars: list[RadarConfig] = field(default_factory=list)
+    zigbee2mqtt: Zigbee2MqttConfig = field(default_factory=Zigbee2MqttConfig)
+    zigbee_devices: list[ZigbeeDeviceConfig] = field(default_factory=list)

@@ -184,6 +184,15 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
         if radar.id in seen:
             errors.append(FieldError(f"radars[{i}].id", radar.id, f"an id not already used by {seen[radar.id]}"))
         seen[radar.id] = f"radars[{i}]"
+    names: dict[str, int] = {}
+    for i, z in enumerate(cfg.zigbee_devices):
+        if z.id in seen:
+            errors.append(FieldError(f"zigbee_devices[{i}].id", z.id, f"an id not already used by {seen[z.id]}"))
+        seen[z.id] = f"zigbee_devices[{i}]"
+        if z.friendly_name in names:
+            errors.append(FieldError(f"zigbee_devices[{i}].friendly_name", z.friendly_name,
+                                     f"a friendly_name not already used by zigbee_devices[{names[z.friendly_name]}]"))
+        names[z.friendly_name] = i
     signatures: dict[tuple[str, str, str], int] = {}
     for i, dev in enumerate(cfg.devices):
         sig = (dev.protocol.lower(), dev.address.lower().lstrip("0"), dev.switch.lower().lstrip("0"))
