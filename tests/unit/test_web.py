@@ -498,6 +498,26 @@ async def test_wearables_scan_needs_bluetooth_and_a_wearable_can_be_added(tech: 
     assert status == 200 and tech.saved()["wearables"][0]["placement"] == "neck"
 
 
+async def test_a_scan_lists_what_was_heard_marks_known_wearables_and_says_a_radio_problem(
+        tech: Page[FakeHub]) -> None:
+    await tech.get("/devices")
+    status, _ = await tech.post("/devices/radios", {"ble.enabled": "on", "ble.adapter": "hci0", "rflink.port":
+                                                    "/dev/ttyACM0", "_bool": "rflink.enabled,ble.enabled"})
+    assert status == 200 and tech.hub.config.ble.enabled
+    await tech.post("/devices/wearable", {"id": "pendant", "name": "Pendant", "address": "AA:BB:CC:DD:EE:01",
+                                          "profile": "carehub", "placement": "neck", "cancel_window_s": "30"})
+    tech.hub.scan_result = [{"address": "aa:bb:cc:dd:ee:01", "name": "pendant", "rssi": -60},
+                            {"address": "AA:BB:CC:DD:EE:02", "name": None, "rssi": -80}]
+    data = await (await tech.client.post("/api/scan", headers={"X-CSRF-Token": tech.csrf})).json()
+    assert data["error"] is None and tech.hub.scans == [8.0]
+    assert [(f["address"], f["known_as"]) for f in data["found"]] == [("aa:bb:cc:dd:ee:01", "pendant"),
+                                                                      ("AA:BB:CC:DD:EE:02", None)]
+    assert data["found"][1]["add_url"] == "/devices/wearable?address=AA%3ABB%3ACC%3ADD%3AEE%3A02&name="
+    tech.hub.ble_problem = "adapter hci0 is not powered"
+    data = await (await tech.client.post("/api/scan", headers={"X-CSRF-Token": tech.csrf})).json()
+    assert data["error"] == "Scanning failed: adapter hci0 is not powered" and data["found"] == []
+
+
 # --- settings and platform ---------------------------------------------------------------------------
 
 
