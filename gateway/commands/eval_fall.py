@@ -9,7 +9,9 @@ but one, test on that one (placement, device and protocol shift together).
 on their trials (e.g. WEDA's older participants). ``--folds 0`` evaluates the
 shipped parameters on each whole file instead. Every test trial is replayed
 through the detector in batches, as ``carehub replay wearable`` does; figures
-are per placement where a file has several.
+are per placement where a file has several; the cross-validation also prints
+the out-of-fold sensitivity at specificities 0.95, 0.98 and 0.99 (the
+threshold swept), to compare operating points.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from detection.fall import FallParams
-    from detection.fall.training import Candidates, candidates, evaluate, fit, metrics, subject_folds
+    from detection.fall.training import Candidates, candidates, evaluate, fit, metrics, subject_folds, trial_scores
     from detection.fall.trials import Trials, load_trials
 
     try:
@@ -47,13 +49,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rows: list[dict[str, Any]] = []
 
-    def report(how: str, trials: Trials, idx: np.ndarray, outcomes: list) -> None:
+    def curve(trials: Trials, idx: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        """Out-of-fold sensitivity (any fall raised) at fixed specificities, the thresholds swept."""
+        falls = trials.is_fall[idx]
+        neg = np.sort(scores[~falls])
+        out = {}
+        for spec in (0.95, 0.98, 0.99):
+            if not len(neg) or not falls.any():
+                continue
+            t = neg[min(len(neg) - 1, int(np.ceil(spec * len(neg))) - 1)] + 1e-9
+            out[f"sensitivity_at_specificity_{spec}"] = round(float((scores[falls] >= t).mean()), 4)
+        return out
+
+    def report(how: str, trials: Trials, idx: np.ndarray, outcomes: list, scores: np.ndarray | None = None) -> None:
         placements = sorted(set(str(p) for p in (trials.placement[idx] if args.placement is None
                                                    else [args.placement])))
         for placement in placements:
             sel = np.array([k for k, i in enumerate(idx) if args.placement or trials.placement[i] == placement])
             m = metrics(trials, idx[sel], [outcomes[k] for k in sel])
-            rows.append({"file": trials.name, "placement": placement, "method": how, **m})
+            extra = curve(trials, idx[sel], scores[sel]) if scores is not None else {}
+            rows.append({"file": trials.name, "placement": placement, "method": how, **m, **extra})
 
     if args.folds <= 0:
         shipped = FallParams.load()
@@ -68,14 +83,15 @@ def run(args: argparse.Namespace) -> int:
             if len(set(trials.subject.tolist())) < args.folds:
                 print(f"carehub eval fall: {trials.name} has fewer subjects than --folds {args.folds}", file=sys.stderr)
                 return 2
-            parts, outcomes = [], []
+            parts, outcomes, scores = [], [], []
             for test in subject_folds(trials.subject, args.folds):
                 others = [(cands[o], everyone[o]) for o in range(len(files)) if o != n]
                 params = fit([(c, np.setdiff1d(everyone[n], test)), *others])
                 outcomes += evaluate(trials, test, params, args.placement)
+                scores.append(trial_scores(params, c, test))
                 parts.append(test)
             report(f"subject-wise {args.folds}-fold cross-validation (other files in every fit)", trials,
-                   np.concatenate(parts), outcomes)
+                   np.concatenate(parts), outcomes, np.concatenate(scores))
         if len(files) > 1:
             for n, trials in enumerate(files):
                 params = fit([(cands[o], everyone[o]) for o in range(len(files)) if o != n])
@@ -98,4 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{row['file']} [{row['placement']}] {row['method']}: {row['trials']} trials, "
               f"{row['falls']} falls, {row['adl']} everyday activities")
         print("  " + "  ".join(f"{k} {row[k]}" for k in KEYS))
+        swept = {k: v for k, v in row.items() if k.startswith("sensitivity_at_")}
+        if swept:
+            print("  out of fold, thresholds swept: " + "  ".join(f"{k} {v}" for k, v in swept.items()))
     return 0
