@@ -37,8 +37,12 @@ class DeviceSupervisor:
     name = "supervision"
     persist_on_finding = True  # raised/cleared flags must survive a crash, not only a clean stop
 
-    def __init__(self, devices: dict[str, tuple[float, str | None]]) -> None:
+    def __init__(self, devices: dict[str, tuple[float, str | None]], wear_supervised: frozenset[str] = frozenset()
+                 ) -> None:
         self._watch = {dev: _Watch(limit, room) for dev, (limit, room) in devices.items()}
+        # Wearables whose "not worn" detection/worn.py raises once it has lasted (a watch off for a shower is
+        # not news); here they are only cleared, for an alert an earlier version raised at once.
+        self._wear_supervised = wear_supervised
 
     def observe(self, obs: Observation) -> list[Finding]:
         if isinstance(obs, Tick):
@@ -61,7 +65,8 @@ class DeviceSupervisor:
                 out.append(
                     self._finding("battery_low", obs, state, w, {"battery_pct": obs.battery_pct})
                 )
-            if obs.worn is not None and (not obs.worn) != w.not_worn:
+            if (obs.worn is not None and (not obs.worn) != w.not_worn
+                    and not (obs.worn is False and obs.device in self._wear_supervised)):
                 w.not_worn = not obs.worn
                 state = FindingState.RAISED if w.not_worn else FindingState.CLEARED
                 out.append(self._finding("not_worn", obs, state, w))

@@ -12,18 +12,28 @@ from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
 from detection.radar_fall import RadarFallDetector
 from detection.supervision import DeviceSupervisor
+from detection.vitals import VitalsMonitor, VitalsSettings
+from detection.worn import WearSettings, WearSupervisor
 from gateway.config import Config
-from gateway.config.schema import HomeConfig, RadarConfig, WearableConfig
+from gateway.config.schema import METER_PROFILES, HomeConfig, RadarConfig, VitalsConfig, WearableConfig
 
 
 def build_detectors(cfg: Config) -> list[Detector]:
     supervised: dict[str, tuple[float, str | None]] = {
         d.id: (d.offline_after_s, d.room) for d in cfg.devices
     }
-    supervised |= {w.id: (w.offline_after_s, None) for w in cfg.wearables}
+    # A cuff or a scale connects only after a measurement: its silence is not a fault.
+    supervised |= {w.id: (0.0 if w.profile in METER_PROFILES else w.offline_after_s, None) for w in cfg.wearables}
+    worn = [w.id for w in cfg.wearables if w.profile not in METER_PROFILES]
     supervised |= {r.id: (r.offline_after_s, r.room) for r in cfg.radars}
     supervised |= {z.id: (z.offline_after_s, z.room) for z in cfg.zigbee_devices}
-    detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised)]
+    supervised |= {d.id: (d.offline_after_s, d.room) for d in cfg.rtl433_devices}
+    detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised, frozenset(worn))]
+    if worn:
+        # On even with vital signs off: it says when fall detection is not protecting the person.
+        detectors.append(WearSupervisor(worn, wear_settings(cfg.detection.vitals)))
+    if cfg.detection.vitals.enabled and cfg.wearables:
+        detectors.append(VitalsMonitor(vitals_settings(cfg.detection.vitals, [w.id for w in cfg.wearables])))
     if cfg.detection.fall.enabled and cfg.radars:
         # A radar's own fall report goes through the same cancel window and escalation as a wearable's.
         detectors.append(RadarFallDetector({r.id: radar_cancel_window_s(cfg, r) for r in cfg.radars}))
@@ -36,6 +46,22 @@ def build_detectors(cfg: Config) -> list[Detector]:
     if home.enabled:
         detectors.append(HomeMonitor(home_settings(home)))
     return detectors
+
+
+def vitals_settings(v: VitalsConfig, devices: list[str]) -> VitalsSettings:
+    return VitalsSettings(
+        devices=frozenset(devices), user_id=None if v.user_id < 0 else v.user_id,
+        hr_low_bpm=v.hr_low_bpm, hr_high_bpm=v.hr_high_bpm, hr_sustain_s=v.hr_sustain_min * 60.0,
+        spo2_low_pct=v.spo2_low_pct, spo2_sustain_s=v.spo2_sustain_min * 60.0, fever_c=v.fever_c,
+        bp_systolic_urgent=v.bp_systolic_urgent, bp_diastolic_urgent=v.bp_diastolic_urgent,
+        bp_systolic_low_urgent=v.bp_systolic_low_urgent, weight_change_kg=v.weight_change_kg,
+        weight_days=v.weight_days,
+    )
+
+
+def wear_settings(v: VitalsConfig) -> WearSettings:
+    start, end = v.waking_hours.split("-")
+    return WearSettings(not_worn_after_s=v.not_worn_after_h * 3600.0, waking_hours=(int(start), int(end)))
 
 
 def cancel_window_s(cfg: Config, wearable: WearableConfig) -> float:

@@ -36,9 +36,13 @@ EVERYDAY_BOUNDS: dict[str, tuple[float, float]] = {
     "detection.home.dwell_ceiling_min": (20, 180),
     "detection.home.night_out_min": (5, 120),
     "detection.home.away_after_min": (2, 60),
+    "detection.vitals.hr_low_bpm": (30, 50),
+    "detection.vitals.hr_high_bpm": (100, 160),
+    "detection.vitals.spo2_low_pct": (80, 92),
+    "detection.vitals.not_worn_after_h": (1, 8),
 }
 # Switching these off stops a detector.
-DETECTOR_SWITCHES = ("detection.fall.enabled", "detection.home.enabled")
+DETECTOR_SWITCHES = ("detection.fall.enabled", "detection.home.enabled", "detection.vitals.enabled")
 MAX_QUIET_HOURS = 4  # a longer daily window of "never raise inactivity" is a detector switched off
 MAX_REASON_CHARS = 200
 

@@ -27,6 +27,7 @@ import structlog
 from detection.events import DeviceStatus, Observation, Stamp
 from drivers.ble.profiles import ProfileDecoder
 from drivers.ble.profiles.carehub import BUTTON, CarehubDecoder
+from drivers.ble.profiles.health import HealthDecoder
 from drivers.ble.profiles.microbit import ACCELEROMETER_PERIOD, PERIOD_MS, MicrobitDecoder
 from drivers.ble.profiles.pinetime import PineTimeDecoder
 from drivers.ble.profiles.sig import BATTERY_LEVEL, HeartRateDecoder
@@ -38,7 +39,7 @@ log = structlog.get_logger("carehub.ble")
 class WearableSpec:
     id: str
     address: str
-    profile: str  # carehub, heart_rate, microbit, pinetime
+    profile: str  # carehub, heart_rate, microbit, pinetime, pulse_oximeter, thermometer, blood_pressure, weight_scale
     placement: str
 
 
@@ -76,6 +77,8 @@ def make_decoder(spec: WearableSpec) -> ProfileDecoder:
         return PineTimeDecoder(spec.id, spec.placement)
     if spec.profile == "heart_rate":
         return HeartRateDecoder(spec.id)
+    if spec.profile in ("pulse_oximeter", "thermometer", "blood_pressure", "weight_scale"):
+        return HealthDecoder(spec.id, [spec.profile])
     raise ValueError(f"unknown wearable profile {spec.profile!r}")
 
 

@@ -133,7 +133,10 @@ class RflinkDevice:
 
 
 Placement = Literal["waist", "neck", "wrist"]
-WearableProfile = Literal["carehub", "heart_rate", "pinetime", "microbit"]
+WearableProfile = Literal["carehub", "heart_rate", "pinetime", "microbit",
+                          "pulse_oximeter", "thermometer", "blood_pressure", "weight_scale"]
+# Home measuring devices: connected when they advertise after a measurement, so never "offline".
+METER_PROFILES = ("pulse_oximeter", "thermometer", "blood_pressure", "weight_scale")
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,43 @@ class ZigbeeDeviceConfig:
 
 
 @dataclass(frozen=True)
+class Rtl433Config:
+    enabled: bool = opt(False, help="Read 433 MHz sensors decoded by rtl_433 (an SDR dongle)")
+    source: Literal["process", "mqtt"] = opt(
+        "process", help="process: run rtl_433 and read its JSON; mqtt: subscribe to a running rtl_433's events"
+    )
+    command: list[str] = opt(default_factory=lambda: ["rtl_433", "-F", "json"],
+                             help="The rtl_433 command line (process), restarted whenever it exits")
+    host: str = opt("127.0.0.1", help="Broker of rtl_433's MQTT output (mqtt)", pattern=HOST_PATTERN)
+    port: int = opt(1883, help="Broker port (mqtt)", min=1, max=65535)
+    tls: bool = opt(False, help="Connect with TLS (mqtt)")
+    ca_file: str = opt("", help="CA certificate file (PEM) for TLS; empty: system CAs")
+    username: str = opt("", help="Broker user name (empty: none)")
+    password: str = opt("", help="Broker password", secret=True)
+    topic: str = opt("rtl_433/+/events", help="rtl_433's events topic (mqtt; + matches the host name)",
+                     pattern=r"^[A-Za-z0-9_.+-]{1,64}(/[A-Za-z0-9_.+-]{1,64}){0,7}$")
+
+
+@dataclass(frozen=True)
+class Rtl433DeviceConfig:
+    id: str = opt(help="Device id used in alerts and topics", pattern=ID_PATTERN)
+    model: str = opt(help="rtl_433's model, e.g. Kerui-Security, Generic-Remote", pattern=r"^[^\x00-\x1f]{1,64}$")
+    address: str = opt(help="rtl_433's id, as it prints it", pattern=r"^[A-Za-z0-9x_.:-]{1,32}$")
+    kind: RflinkKind = opt(help="What the device is")
+    channel: str = opt("", help="rtl_433's channel (empty: any)", pattern=r"^[A-Za-z0-9]{0,8}$")
+    subtype: str = opt("", help="rtl_433's subtype (empty: any)", pattern=r"^[A-Za-z0-9]{0,8}$")
+    room: str = opt("other", help="Room the device is in", pattern=ROOM_PATTERN)
+    name: str = opt("", help="Human name")
+    active_codes: list[str] = opt(default_factory=list,
+                                  help="cmd or tristate values sent when active (open, motion, pressed); "
+                                  "empty: read the decoder's own fields, or any code is active")
+    inactive_codes: list[str] = opt(default_factory=list, help="cmd or tristate values sent when inactive (closed)")
+    offline_after_s: float = opt(
+        0.0, help="Technical alert when not heard for this long (0: never)", min=0, max=30 * 86400, unit="s",
+    )
+
+
+@dataclass(frozen=True)
 class FallConfig:
     enabled: bool = opt(True, help="Detect falls from wearable accelerometers")
     cancel_window_s: float = opt(
@@ -280,9 +320,43 @@ class HomeConfig:
 
 
 @dataclass(frozen=True)
+class VitalsConfig:
+    enabled: bool = opt(True, help="Judge the vital signs of health watches and home measuring devices "
+                        "(docs/vitals.md)")
+    hr_low_bpm: float = opt(40.0, help="Urgent: heart rate at rest sustained below this", min=25, max=60,
+                            unit="bpm")
+    hr_high_bpm: float = opt(130.0, help="Urgent: heart rate at rest sustained above this", min=90, max=220,
+                             unit="bpm")
+    hr_sustain_min: float = opt(10.0, help="How long a heart rate must stay beyond its bounds", min=2, max=120,
+                                unit="min")
+    spo2_low_pct: float = opt(88.0, help="Urgent: oxygen saturation sustained below this", min=70, max=95,
+                              unit="%")
+    spo2_sustain_min: float = opt(10.0, help="How long oxygen saturation must stay low", min=1, max=120,
+                                  unit="min")
+    fever_c: float = opt(38.0, help="Wellbeing notice: body temperature at or above this", min=37, max=40,
+                         unit="°C")
+    bp_systolic_urgent: float = opt(180.0, help="Urgent: systolic blood pressure at or above this", min=140,
+                                    max=250, unit="mmHg")
+    bp_diastolic_urgent: float = opt(120.0, help="Urgent: diastolic blood pressure at or above this", min=90,
+                                     max=150, unit="mmHg")
+    bp_systolic_low_urgent: float = opt(80.0, help="Urgent: systolic blood pressure at or below this", min=60,
+                                        max=110, unit="mmHg")
+    weight_change_kg: float = opt(2.0, help="Wellbeing notice: weight gained or lost within weight_days",
+                                  min=0.5, max=10, unit="kg")
+    weight_days: int = opt(3, help="Days over which a weight change counts as sudden", min=1, max=14, unit="d")
+    user_id: int = opt(-1, help="The resident's user number on shared cuffs and scales (-1: any)", min=-1,
+                       max=254)
+    not_worn_after_h: float = opt(4.0, help="Technical alert when a wearable is off the body this long in "
+                                  "waking hours", min=0.5, max=24, unit="h")
+    waking_hours: str = opt("07-22", help="Usual waking hours until learned from the home's motion sensors",
+                            pattern=r"^([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])$")
+
+
+@dataclass(frozen=True)
 class DetectionConfig:
     fall: FallConfig = field(default_factory=FallConfig)
     home: HomeConfig = field(default_factory=HomeConfig)
+    vitals: VitalsConfig = field(default_factory=VitalsConfig)
 
 
 @dataclass(frozen=True)
@@ -321,3 +395,5 @@ class Config:
     radars: list[RadarConfig] = field(default_factory=list)
     zigbee2mqtt: Zigbee2MqttConfig = field(default_factory=Zigbee2MqttConfig)
     zigbee_devices: list[ZigbeeDeviceConfig] = field(default_factory=list)
+    rtl433: Rtl433Config = field(default_factory=Rtl433Config)
+    rtl433_devices: list[Rtl433DeviceConfig] = field(default_factory=list)

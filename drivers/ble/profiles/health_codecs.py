@@ -181,8 +181,8 @@ def blood_pressure(data: bytes) -> BloodPressure:
             status.append(BP_PULSE_RANGE[pulse_range])
     # Blood Pressure Service 1.1 adds optional fields after these (flags bits 5-7); read no further.
     systolic, diastolic, mean = (None if x is None else round(x, 1) for x in (systolic, diastolic, mean))
-    return BloodPressure(systolic, diastolic, mean, pulse_rate_bpm=pulse, user_id=user, device_time=when, status=tuple(status),
-                         specials=tuple(v.specials))
+    return BloodPressure(systolic, diastolic, mean, pulse_rate_bpm=pulse, user_id=user, device_time=when,
+                         status=tuple(status), specials=tuple(v.specials))
 
 
 def weight(data: bytes) -> Weight:

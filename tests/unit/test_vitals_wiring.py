@@ -1,0 +1,76 @@
+"""The vital-sign and wear detectors as the daemon builds them from the config."""
+
+from __future__ import annotations
+
+import pytest
+
+from detection.events import DeviceStatus, Stamp, Tick, VitalSign
+from drivers.ble.driver import WearableSpec, make_decoder
+from drivers.ble.profiles.health import HealthDecoder
+from gateway import platform_changes
+from gateway.config import merge, validate
+from gateway.detectors import build_detectors
+
+WEARABLES = [{"id": "watch", "address": "AA:BB:CC:DD:EE:01", "profile": "heart_rate"},
+             {"id": "cuff", "address": "AA:BB:CC:DD:EE:02", "profile": "blood_pressure"}]
+CFG = validate({"wearables": WEARABLES, "detection": {"vitals": {"not_worn_after_h": 1, "waking_hours": "0-24",
+                                                                 "hr_low_bpm": 45, "user_id": 2}}})
+H = 3600.0
+
+
+def at(t: float) -> Stamp:
+    return Stamp(t, 20000 * 86400.0 + 9 * H + t)
+
+
+def run(observations):
+    detectors = build_detectors(CFG)
+    out = []
+    for obs in observations:
+        for det in detectors:
+            out += [(det.name, f) for f in det.observe(obs)]
+    return detectors, out
+
+
+def test_the_detectors_are_built_from_the_config():
+    names = [d.name for d in build_detectors(CFG)]
+    assert "vitals" in names and "wear" in names
+    assert "vitals" not in [d.name for d in build_detectors(validate({
+        "wearables": WEARABLES, "detection": {"vitals": {"enabled": False}}}))]
+    assert "wear" in [d.name for d in build_detectors(validate({
+        "wearables": WEARABLES, "detection": {"vitals": {"enabled": False}}}))]
+
+
+def test_settings_reach_the_detectors():
+    _, out = run([VitalSign(device="watch", at=at(i * 10.0), heart_rate_bpm=43, skin_contact=True)
+                  for i in range(70)] + [VitalSign(device="cuff", at=at(800), systolic_mmhg=200, diastolic_mmhg=90,
+                                                   user_id=3)])
+    assert [f.type for _, f in out] == ["heart_rate_low"]  # 43 < 45; the cuff reading was another user's
+
+
+def test_a_meter_is_never_offline_and_not_worn_waits_for_its_time():
+    observations = [VitalSign(device="watch", at=at(0.0), heart_rate_bpm=70, skin_contact=True),
+                    DeviceStatus(device="watch", at=at(1.0), worn=False)]
+    t = 1.0
+    while t < 1.2 * H:
+        t += 30.0
+        observations += [Tick(at=at(t)), VitalSign(device="watch", at=at(t), skin_contact=False)]
+    _, out = run(observations)
+    kinds = [(name, f.type, f.device) for name, f in out]
+    assert ("supervision", "device_offline", "cuff") not in kinds
+    assert [k for k in kinds if k[1] == "not_worn"] == [("wear", "not_worn", "watch")]  # after 1 h, not at once
+    (raised,) = [f for _, f in out if f.type == "not_worn"]
+    assert raised.at.t - 1.0 == pytest.approx(H, abs=31)
+
+
+def test_meter_profiles_get_the_health_decoder():
+    decoder = make_decoder(WearableSpec("cuff", "AA:BB:CC:DD:EE:02", "blood_pressure", "wrist"))
+    assert isinstance(decoder, HealthDecoder) and decoder.services == ("blood_pressure",)
+
+
+def test_the_platform_needs_a_reason_to_switch_vitals_off_or_loosen_them():
+    base = validate({})
+    for change in ({"detection": {"vitals": {"enabled": False}}}, {"detection": {"vitals": {"hr_low_bpm": 25}}},
+                   {"detection": {"vitals": {"not_worn_after_h": 24}}}):
+        errors, _ = platform_changes.check(base, merge(base, change), None)
+        assert errors and "maintenance" in errors[0].allowed
+    assert platform_changes.check(base, merge(base, {"detection": {"vitals": {"hr_low_bpm": 42}}}), None) == ([], [])
