@@ -126,7 +126,9 @@ def describe(obs: Observation) -> tuple[str, str, dict[str, Any]]:
                   if v is not None}
         return "status", "status " + ", ".join(f"{k}={v}" for k, v in detail.items()), detail
     if isinstance(obs, VitalSign):
-        return "vital", f"heart rate {obs.heart_rate_bpm}", {"heart_rate_bpm": obs.heart_rate_bpm}
+        detail = {k: v for k in _VITAL_FIELDS
+                  if (v := getattr(obs, k)) is not None and v != () and not (k == "clock_suspect" and not v)}
+        return "vital", "vital " + ", ".join(f"{k}={v}" for k, v in detail.items()), detail
     if isinstance(obs, Presence):
         where = "" if obs.distance_m is None else f" at {obs.distance_m} m"
         return "presence", f"presence {obs.state.value}{where}", {"state": obs.state.value,
@@ -136,6 +138,12 @@ def describe(obs: Observation) -> tuple[str, str, dict[str, Any]]:
     if isinstance(obs, AccelBatch):
         return "accel", f"{len(obs.samples)} samples", {"n": len(obs.samples), "fs": obs.fs}
     return type(obs).__name__.lower(), type(obs).__name__, {}
+
+
+# A reading's journal line names what it measured (a cuff's reading has no heart rate).
+_VITAL_FIELDS = ("heart_rate_bpm", "skin_contact", "spo2_pct", "pulse_rate_bpm", "body_temp_c", "temp_site",
+                 "systolic_mmhg", "diastolic_mmhg", "mean_arterial_mmhg", "weight_kg", "user_id", "quality",
+                 "device_time", "clock_suspect")
 
 
 class Pipeline:

@@ -74,3 +74,10 @@ def test_the_platform_needs_a_reason_to_switch_vitals_off_or_loosen_them():
         errors, _ = platform_changes.check(base, merge(base, change), None)
         assert errors and "maintenance" in errors[0].allowed
     assert platform_changes.check(base, merge(base, {"detection": {"vitals": {"hr_low_bpm": 42}}}), None) == ([], [])
+
+
+def test_the_journal_line_names_what_was_measured():
+    from gateway.pipeline import describe
+
+    kind, text, detail = describe(VitalSign(device="cuff", at=at(0), systolic_mmhg=121, diastolic_mmhg=79))
+    assert kind == "vital" and detail == {"systolic_mmhg": 121, "diastolic_mmhg": 79} and "systolic_mmhg=121" in text
