@@ -28,6 +28,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),
     (("replay", "wearable"), "gateway.commands.replay_wearable", "replay accelerometer trials"),
     (("replay", "home"), "gateway.commands.replay_home", "replay a home event log"),
+    (("replay", "vitals"), "gateway.commands.replay_vitals", "replay a vital-signs recording"),
     (("eval", "fall"), "gateway.commands.eval_fall", "evaluate fall detection on trials"),
     (("eval", "home"), "gateway.commands.eval_home", "evaluate home monitoring on an event log"),
     (("train", "fall"), "gateway.commands.train_fall", "fit the fall detector's parameters"),
