@@ -39,7 +39,16 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from detection.fall import FallParams
-    from detection.fall.training import Candidates, candidates, evaluate, fit, metrics, subject_folds, trial_scores
+    from detection.fall.training import (
+        Candidates,
+        Outcome,
+        candidates,
+        evaluate,
+        fit,
+        metrics,
+        subject_folds,
+        trial_scores,
+    )
     from detection.fall.trials import Trials, load_trials
 
     try:
@@ -53,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         """Out-of-fold sensitivity (any fall raised) at fixed specificities, the thresholds swept."""
         falls = trials.is_fall[idx]
         neg = np.sort(scores[~falls])
-        out = {}
+        out: dict[str, float] = {}
         for spec in (0.95, 0.98, 0.99):
             if not len(neg) or not falls.any():
                 continue
@@ -61,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             out[f"sensitivity_at_specificity_{spec}"] = round(float((scores[falls] >= t).mean()), 4)
         return out
 
-    def report(how: str, trials: Trials, idx: np.ndarray, outcomes: list, scores: np.ndarray | None = None) -> None:
+    def report(how: str, trials: Trials, idx: np.ndarray, outcomes: list[Outcome],
+               scores: np.ndarray | None = None) -> None:
         placements = sorted(set(str(p) for p in (trials.placement[idx] if args.placement is None
                                                    else [args.placement])))
         for placement in placements:
