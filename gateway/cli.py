@@ -23,6 +23,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sim", "radar"), "gateway.commands.sim_radar", "emulate an mmWave radar (LD2410, MR60FDA2) on a pseudo-terminal"),
     (("sim", "zigbee2mqtt"), "gateway.commands.sim_zigbee2mqtt",
      "publish Zigbee2MQTT device payloads to a broker"),
+    (("sim", "rtl433"), "gateway.commands.sim_rtl433", "print or publish rtl_433 JSON events"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from drivers.radar import RadarDriver, RadarGroup, RadarSpec
 from drivers.rflink import DeviceSpec, RflinkDriver
+from drivers.rtl433 import MqttSource, Rtl433Device, Rtl433Driver
 from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
 from gateway.config import Config
 from gateway.supervisor import Component, ComponentSpec
@@ -33,6 +34,11 @@ def zigbee_broker(cfg: Config) -> BrokerSettings:
     return BrokerSettings(host=z.host, port=z.port, tls=z.tls, ca_file=z.ca_file, username=z.username,
                           password=z.password, base_topic=z.base_topic,
                           client_id=z.client_id or f"carehub-{cfg.site.id}-zigbee2mqtt")
+
+
+def rtl433_specs(cfg: Config) -> list[Rtl433Device]:
+    return [Rtl433Device(d.id, d.model, d.address, d.kind, d.room, d.channel, d.subtype, tuple(d.active_codes),
+                         tuple(d.inactive_codes)) for d in cfg.rtl433_devices]
 
 
 def hub_components(hub: Hub) -> list[ComponentSpec]:
@@ -73,8 +79,24 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
         if isinstance(driver, Zigbee2MqttDriver):
             driver.update_devices(zigbee_specs(cfg))
 
+    def rtl433(cfg: Config) -> Rtl433Driver | None:
+        r = cfg.rtl433
+        if not r.enabled:
+            return None
+        source = None
+        if r.source == "mqtt":
+            source = MqttSource(host=r.host, port=r.port, tls=r.tls, ca_file=r.ca_file, username=r.username,
+                                password=r.password, topic=r.topic, client_id=f"carehub-{cfg.site.id}-rtl433")
+        return Rtl433Driver(rtl433_specs(cfg), hub.pipeline.submit, hub.clock.now, command=r.command,
+                            mqtt_source=source)
+
+    def follow_rtl433_devices(driver: Component, cfg: Config) -> None:
+        if isinstance(driver, Rtl433Driver):
+            driver.update_devices(rtl433_specs(cfg))
+
     return [
         ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
+        ComponentSpec("rtl433", owns=lambda c: (c.rtl433, c.site.id), build=rtl433, update=follow_rtl433_devices),
         ComponentSpec("zigbee2mqtt", owns=lambda c: (c.zigbee2mqtt, c.site.id), build=zigbee,
                       update=follow_zigbee_devices),
         ComponentSpec("rflink", owns=lambda c: c.rflink, build=rflink, update=follow_devices),

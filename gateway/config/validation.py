@@ -193,6 +193,12 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
             errors.append(FieldError(f"zigbee_devices[{i}].friendly_name", z.friendly_name,
                                      f"a friendly_name not already used by zigbee_devices[{names[z.friendly_name]}]"))
         names[z.friendly_name] = i
+    for i, r433 in enumerate(cfg.rtl433_devices):
+        if r433.id in seen:
+            errors.append(FieldError(f"rtl433_devices[{i}].id", r433.id, f"an id not already used by {seen[r433.id]}"))
+        seen[r433.id] = f"rtl433_devices[{i}]"
+    if cfg.rtl433.enabled and cfg.rtl433.source == "process" and not cfg.rtl433.command:
+        errors.append(FieldError("rtl433.command", [], "a command line, e.g. ['rtl_433', '-F', 'json']"))
     signatures: dict[tuple[str, str, str], int] = {}
     for i, dev in enumerate(cfg.devices):
         sig = (dev.protocol.lower(), dev.address.lower().lstrip("0"), dev.switch.lower().lstrip("0"))
