@@ -77,7 +77,7 @@ class RadarDriver:
         self.counters: Counter[str] = Counter()
         self.connected = False
         self._last_frame = time.monotonic()
-        self._frames_seen = 0
+        self._quiet_logged = False
         self._logged_at: dict[str, float] = {}
         self._logged_count: Counter[str] = Counter()
 
@@ -109,7 +109,9 @@ class RadarDriver:
             delay = self._reopen_min
             self.counters["opened"] += 1
             self._last_frame = time.monotonic()
-            log.info("radar.opened", radar=self.spec.id, port=self.port, model=self.spec.model)
+            # While a hung radar is reopened every quiet_reopen_s, "radar.quiet" said so once.
+            (log.debug if self._quiet_logged else log.info)(
+                "radar.opened", radar=self.spec.id, port=self.port, model=self.spec.model)
             assert isinstance(proto, _Protocol)
             watchdog = asyncio.create_task(self._watch_quiet(transport)) if self._quiet_reopen_s > 0 else None
             try:
@@ -121,7 +123,8 @@ class RadarDriver:
                 transport.close()
             self.connected = False
             self.counters["lost"] += 1
-            log.warning("radar.lost", radar=self.spec.id, port=self.port, error=str(lost) if lost else "closed")
+            (log.debug if self._quiet_logged else log.warning)(
+                "radar.lost", radar=self.spec.id, port=self.port, error=str(lost) if lost else "closed")
             await asyncio.sleep(self._reopen_min)
 
     async def _watch_quiet(self, transport: asyncio.Transport) -> None:
@@ -129,7 +132,9 @@ class RadarDriver:
             await asyncio.sleep(self._quiet_reopen_s / 4)
             if time.monotonic() - self._last_frame > self._quiet_reopen_s:
                 self.counters["quiet_reopen"] += 1
-                log.warning("radar.quiet", radar=self.spec.id, port=self.port, quiet_s=self._quiet_reopen_s)
+                if not self._quiet_logged:  # once until a frame comes again, not every reopen
+                    log.warning("radar.quiet", radar=self.spec.id, port=self.port, quiet_s=self._quiet_reopen_s)
+                    self._quiet_logged = True
                 transport.close()  # connection_lost -> reopen
                 return
 
@@ -145,6 +150,7 @@ class RadarDriver:
             return
         if self.decoder.counters["frames"] != before:
             self._last_frame = time.monotonic()
+            self._quiet_logged = False
         self._log_problems()
         for obs in observations:
             self.counters["observations"] += 1

@@ -86,3 +86,25 @@ def test_radar_fall_reaches_the_platform_as_an_emergency_after_the_cancel_window
         assert hub.stop() == 0
     finally:
         emu.stop()
+
+
+async def test_a_hung_ld2410_is_reopened_and_heard_again(tmp_path):
+    emu = RadarEmulator(tmp_path / "serial-by-id-ld2410", "ld2410").start()
+    seen: list[Observation] = []
+    driver = RadarDriver(str(emu.link), RadarSpec("radar-bed", "ld2410", "bedroom"), seen.append, _stamp,
+                         reopen_min_s=0.05, reopen_max_s=0.2, quiet_reopen_s=0.4)
+    task = asyncio.create_task(driver.run())
+    try:
+        await _until(lambda: len(seen) >= 1)
+        emu.period_s = 3600.0  # the module hangs: the port stays open, nothing comes
+        emu.set(state="moving", distance_m=2.0)  # one last report, then silence
+        await _until(lambda: driver.counters["quiet_reopen"] >= 2)
+        assert driver._quiet_logged
+        emu.period_s = 0.1
+        emu.set(state="still", distance_m=1.0)  # it comes back
+        await _until(lambda: any(isinstance(o, Presence) and o.state is PresenceState.STILL for o in seen))
+        assert not driver._quiet_logged
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        emu.stop()
