@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 KEEP = 16000  # silences remembered (two months of a busy home, four of a sparse one)
 TAIL_S = 15 * 60.0  # silences shorter than this say nothing about long ones
@@ -251,14 +252,23 @@ class GapModel:
 
     # --- persistence --------------------------------------------------------------
 
-    def snapshot(self) -> list[list[object]]:
-        return [[d, c, h, round(s, 1)] for d, c, h, s in self.gaps]
+    def snapshot(self) -> dict[str, list[Any]]:
+        """The silences, each context written once (a hub saves this every hour to an SD card)."""
+        names: dict[str, int] = {}
+        rows = [[d, names.setdefault(c, len(names)), h, round(s, 1)] for d, c, h, s in self.gaps]
+        return {"contexts": list(names), "silences": rows}
 
-    def restore(self, data: list[list[object]]) -> None:
+    def restore(self, data: dict[str, list[Any]]) -> None:
+        """Silences saved by ``snapshot``; anything malformed raises, leaving the model empty."""
         self._cache.clear()
+        self._weighted = None
         self.gaps.clear()
         self._stats.clear()
         self._days.clear()
-        for row in data[-KEEP:]:
-            d, c, h, s = row
-            self.record(str(c), int(h), float(s), int(d))  # type: ignore[arg-type]
+        try:
+            names = [str(c) for c in data["contexts"]]
+            for d, c, h, s in data["silences"][-KEEP:]:
+                self.record(names[int(c)], int(h), float(s), int(d))
+        except (KeyError, IndexError, TypeError, ValueError):
+            self.restore({"contexts": [], "silences": []})
+            raise

@@ -24,7 +24,7 @@ from detection.home.routine import Day, Routine
 from detection.home.sensors import SensorTrust
 from detection.home.settings import HomeSettings
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 NOT_ACTIVITY = {"temperature"}
 ENTRANCE_ROOMS = {"entrance", "hall"}  # a door there can mean going out; any other door cannot
 OCCUPANCY = ("bed", "seat")
@@ -111,7 +111,7 @@ class HomeMonitor:
     def restore(self, state: dict[str, Any]) -> None:
         if state.get("version") != STATE_VERSION:
             return  # an older format: start learning afresh rather than misread it
-        self.gaps.restore(state.get("gaps", []))
+        self.gaps.restore(state.get("gaps", {"contexts": [], "silences": []}))
         self.routine.restore(state.get("routine", []))
         self.wake_times.clear()
         self.wake_times.extend(float(w) for w in state.get("wake_times", []))

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from detection.events import Contact, Finding, FindingState, Motion, Stamp, Tick
 from detection.home import HomeMonitor, HomeSettings
 from detection.home.gaps import GapModel, context_key
+from detection.home.monitor import STATE_VERSION
 from gateway.config import Config
 from gateway.home_replay import Event, detectors_for, home_config, observation, raised, timeline
 from gateway.home_replay import run as run_detectors
@@ -201,7 +204,7 @@ def test_supervision_hears_replayed_sensors(tmp_path: Path):
 def test_a_late_riser_collapsing_before_noon_is_raised_by_the_daytime_bound():
     """Waking at 10:30 puts no_wake at 12:00; a collapse in the chair at 11:30 is still a daytime silence."""
     m = HomeMonitor(HomeSettings())
-    m.restore({"version": 2, "wake_times": [630.0] * 10})
+    m.restore({"version": STATE_VERSION, "wake_times": [630.0] * 10})
     t = 30 * DAY + 11.5 * 3600
     m.observe(Contact(device="seat", at=Stamp(t, t), room="living", kind="seat", active=True))
     found = urgent(ticks(m, t, 6))
@@ -212,7 +215,7 @@ def _night_owl() -> HomeMonitor:
     m = HomeMonitor(HomeSettings())
     day = {"activity": 200, "bathroom_visits": 6, "night_activity": 10, "kitchen_use": 40, "wake_min": 450.0,
            "bed_min": 1440.0 + 120}  # usually in bed at about 02:00
-    m.restore({"version": 2, "routine": [day] * 10, "wake_times": [450.0] * 10})
+    m.restore({"version": STATE_VERSION, "routine": [day] * 10, "wake_times": [450.0] * 10})
     return m
 
 
@@ -234,3 +237,11 @@ def test_an_early_night_in_the_bedroom_is_still_a_night():
     t = 30 * DAY + 21.75 * 3600
     m.observe(Motion(device="pir_bed", at=Stamp(t, t), room="bedroom"))
     assert urgent(ticks(m, t, 8)) == []
+
+
+def test_a_damaged_saved_state_is_refused_whole():
+    m = HomeMonitor(HomeSettings())
+    bad = {"version": STATE_VERSION, "gaps": {"contexts": ["a:1/kitchen#~motion:1"], "silences": [[0, 7, 10, 60.0]]}}
+    with pytest.raises(IndexError):  # a silence naming a context that is not there is not read
+        m.restore(bad)
+    assert m.gaps.days() == 0 and m.learning(10)["contexts"] == []

@@ -129,7 +129,7 @@ def test_baselines_survive_a_restart(tmp_path):
     store.save_baseline("home", home.snapshot())
     store.close()
     state = Store(tmp_path / "state.db").load_baseline("home")
-    assert state is not None and len(state["gaps"]) > 100 and len(state["wake_times"]) >= 5
+    assert state is not None and len(state["gaps"]["silences"]) > 100 and len(state["wake_times"]) >= 5
     restored = HomeMonitor(HomeSettings())
     restored.restore(state)
     assert restored.snapshot() == home.snapshot()
