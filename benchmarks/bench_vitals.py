@@ -72,7 +72,7 @@ def measure(work: Path, port: int, n: int, seconds: float) -> dict[str, float]:
         i = 0
         while not stop.wait(1.0):
             for a in addresses:
-                emu._call(emu._notify, a.upper(), HEART_RATE_MEASUREMENT, heart_rate(i))
+                emu.notify(a, HEART_RATE_MEASUREMENT, heart_rate(i))
             sent[0] += len(addresses)
             i += 1
 

@@ -108,6 +108,11 @@ class WearableEmulator:
         w.battery_pct = pct
         self._call(self._notify, w.address, BATTERY_LEVEL, bytes([pct]))
 
+    def notify(self, address: str, uuid: str, data: bytes) -> None:
+        """One notification or indication on any characteristic the hub subscribed to (the SIG health
+        profiles' measurements, made with their codecs' encoders or golden bytes)."""
+        self._call(self._notify, address.upper(), uuid, data)
+
     def silence(self, address: str, silent: bool = True) -> None:
         """Out of range or switched off: it stops advertising and drops its link."""
         w = self.wearables[address.upper()]
