@@ -330,7 +330,9 @@ class HomeMonitor:
             # This home's history says the person usually leaves the room silently after this sensor.
             raw = self.gaps.raw(last.context, last_hour)
             if raw is not None and raw[0] > ceiling:
-                seconds, kind = min(s.inactivity_ceiling_min * 60, raw[0]), "inactivity"
+                # Back to bed after the night's visit, or on into the day: that silence's own ceiling.
+                cap = s.sleep_ceiling_min if s.is_night(last_hour) else s.inactivity_ceiling_min
+                seconds, kind = min(cap * 60, raw[0]), "inactivity"
         hit = due > seconds
         away = self._away_since is not None
         bound = s.away_ceiling_min * 60 if away else s.inactivity_ceiling_min * 60

@@ -245,3 +245,20 @@ def test_a_damaged_saved_state_is_refused_whole():
     with pytest.raises(IndexError):  # a silence naming a context that is not there is not read
         m.restore(bad)
     assert m.gaps.days() == 0 and m.learning(10)["contexts"] == []
+
+
+def test_back_to_bed_after_the_night_toilet_is_not_a_bathroom_alarm():
+    """No bedroom sensor (or a stuck mat): the night's flush is this home's last sign of life until morning."""
+    m = HomeMonitor(HomeSettings())
+    flush = context_key("toilet", "toilet_flush", 0, "", "bathroom")
+    for day in range(20):
+        m.gaps.record(flush, 2, 5 * 3600.0, day)
+        for i in range(40):
+            m.gaps.record(flush if i % 10 == 0 else CTX, 8 + i % 12, 120.0, day)
+    t = 30 * DAY + 2 * 3600
+    m.observe(Contact(device="toilet", at=Stamp(t, t), room="bathroom", kind="toilet_flush", active=False))
+    assert urgent(ticks(m, t, 5)) == []
+    m.observe(Contact(device="toilet", at=Stamp(t + 8 * 3600, t + 8 * 3600), room="bathroom", kind="toilet_flush",
+                      active=False))
+    by_day = urgent(ticks(m, t + 8 * 3600, 5))
+    assert by_day and by_day[0].at.t - (t + 8 * 3600) <= 240 * 60, "by day the same flush is bounded"
