@@ -387,6 +387,9 @@ class Hub:
 def _device_states(cfg: Config) -> list[DeviceState]:
     states = [DeviceState(d.id, d.kind, d.room, d.name) for d in cfg.devices]
     states += [DeviceState(w.id, f"wearable:{w.profile}", None, w.name) for w in cfg.wearables]
+    states += [DeviceState(r.id, f"radar:{r.model}", r.room, r.name) for r in cfg.radars]
+    states += [DeviceState(z.id, f"zigbee:{z.kind}", z.room, z.name) for z in cfg.zigbee_devices]
+    states += [DeviceState(d.id, f"rtl433:{d.kind}", d.room, d.name) for d in cfg.rtl433_devices]
     return states
 
 

@@ -64,3 +64,11 @@ BASE = validate({})
 def test_the_platform_cannot_set_the_new_sections_even_in_maintenance(changes: dict) -> None:  # type: ignore[type-arg]
     errors, _ = platform_changes.check(BASE, merge(BASE, changes), platform_changes.Maintenance("x", "ops"))
     assert errors
+
+
+def test_the_page_lists_radars_zigbee_and_rtl433_devices():
+    from gateway.daemon import _device_states
+
+    cfg = validate({"radars": [RADAR], "zigbee_devices": [ZIGBEE], "rtl433_devices": [RTL]})
+    kinds = {d.id: d.kind for d in _device_states(cfg)}
+    assert kinds == {"radar-bath": "radar:mr60fda2", "zb-sos": "zigbee:sos", "door-433": "rtl433:door"}
