@@ -27,12 +27,13 @@ import structlog
 from detection.events import DeviceStatus, Observation, Stamp
 from drivers.ble.profiles import ProfileDecoder
 from drivers.ble.profiles.carehub import BUTTON, CarehubDecoder
-from drivers.ble.profiles.health import HealthDecoder
+from drivers.ble.profiles.health import METER_PROFILES, HealthDecoder
 from drivers.ble.profiles.microbit import ACCELEROMETER_PERIOD, PERIOD_MS, MicrobitDecoder
 from drivers.ble.profiles.pinetime import PineTimeDecoder
 from drivers.ble.profiles.sig import BATTERY_LEVEL, HeartRateDecoder
 
 log = structlog.get_logger("carehub.ble")
+METER_SCAN_STALE_S = 900.0  # a BlueZ scanner hang costs a meter at most this (it resends stored readings)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def make_decoder(spec: WearableSpec) -> ProfileDecoder:
         return PineTimeDecoder(spec.id, spec.placement)
     if spec.profile == "heart_rate":
         return HeartRateDecoder(spec.id)
-    if spec.profile in ("pulse_oximeter", "thermometer", "blood_pressure", "weight_scale"):
+    if spec.profile in METER_PROFILES:
         return HealthDecoder(spec.id, [spec.profile])
     raise ValueError(f"unknown wearable profile {spec.profile!r}")
 
@@ -177,10 +178,14 @@ class WearableDriver:
         while True:
             await asyncio.sleep(min(10.0, self._scan_stale / 4))
             quiet = self._clock().t - (self._last_advert_t or 0.0)
-            # While every wearable is connected, silence from the scanner is normal.
-            if quiet > self._scan_stale and not all(s.connected for s in self._states.values()):
+            # While every wearable is connected, silence from the scanner is normal. A meter is away
+            # between measurements, so its absence alone restarts the scanner only rarely, and quietly.
+            worn_away = any(not s.connected and s.spec.profile not in METER_PROFILES for s in self._states.values())
+            any_away = any(not s.connected for s in self._states.values())
+            limit = self._scan_stale if worn_away else max(self._scan_stale, METER_SCAN_STALE_S)
+            if quiet > limit and any_away:
                 self.counters["scanner_restarts"] += 1
-                log.warning("ble.scanner_restart", quiet_s=round(quiet, 1))
+                (log.warning if worn_away else log.info)("ble.scanner_restart", quiet_s=round(quiet, 1))
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(radio.stop_scan(), self._timeout)
                 return

@@ -81,3 +81,29 @@ def test_the_journal_line_names_what_was_measured():
 
     kind, text, detail = describe(VitalSign(device="cuff", at=at(0), systolic_mmhg=121, diastolic_mmhg=79))
     assert kind == "vital" and detail == {"systolic_mmhg": 121, "diastolic_mmhg": 79} and "systolic_mmhg=121" in text
+
+
+def test_meter_profiles_agree_between_config_and_driver():
+    from drivers.ble.profiles.health import METER_PROFILES as DRIVER_METERS
+    from gateway.config.schema import METER_PROFILES as CONFIG_METERS
+
+    assert DRIVER_METERS == CONFIG_METERS
+
+
+async def test_an_absent_meter_does_not_restart_the_scanner_every_two_minutes():
+    import asyncio
+
+    from drivers.ble.driver import WearableDriver
+    from tests.unit.test_ble_driver import ADDR, Clock, FakeRadio, until
+
+    radio, clock = FakeRadio(), Clock()
+    drv = WearableDriver([WearableSpec("cuff", ADDR, "blood_pressure", "wrist")], lambda: radio, lambda o: None,
+                         clock, backoff_min_s=0.01, backoff_max_s=0.05, call_timeout_s=1.0, scan_stale_s=0.2)
+    task = asyncio.create_task(drv.run())
+    await until(lambda: radio.scans == 1)
+    clock.t += 600  # ten minutes without an advert: normal for a cuff between measurements
+    await asyncio.sleep(0.3)
+    assert drv.counters["scanner_restarts"] == 0
+    clock.t += 600  # twenty: a scanner hang is possible, and a cuff sends its stored readings later
+    await until(lambda: radio.scans >= 2, within_s=5)
+    task.cancel()

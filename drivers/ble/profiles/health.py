@@ -30,6 +30,8 @@ from drivers.ble.profiles.sig import BATTERY_LEVEL, HEART_RATE_MEASUREMENT, batt
 EARLIEST_PLAUSIBLE = float(calendar.timegm((2020, 1, 1, 0, 0, 0)))
 AHEAD_TOLERANCE_S = 300.0  # device clocks are set by hand or by a phone: minutes off is normal
 
+# Profiles of home measuring devices: they connect to send a measurement, then go away.
+METER_PROFILES = ("pulse_oximeter", "thermometer", "blood_pressure", "weight_scale")
 SERVICES: dict[str, tuple[str, ...]] = {
     "heart_rate": (HEART_RATE_MEASUREMENT,),
     "pulse_oximeter": (hc.PLX_SPOT_CHECK, hc.PLX_CONTINUOUS),
