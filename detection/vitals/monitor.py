@@ -8,9 +8,11 @@ recent blood pressure, daily weights) survive restarts through
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
-from detection.events import Finding, Observation, Tick
+from detection.events import Finding, Observation, Tick, VitalSign
 from detection.vitals.blood_pressure import BloodPressureWatch
 from detection.vitals.common import DailyNotices, LatestTime
 from detection.vitals.heart_rate import HeartRateWatch
@@ -20,6 +22,24 @@ from detection.vitals.temperature import TemperatureWatch
 from detection.vitals.weight import WeightWatch
 
 STATE_VERSION = 1
+# Values no living adult shows: a sensor's error, not a reading (a glitching watch saying 255 bpm for
+# ten minutes must not be a tachycardia).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "heart_rate_bpm": (20, 250), "pulse_rate_bpm": (20, 250), "spo2_pct": (50, 100), "body_temp_c": (25, 45),
+    "systolic_mmhg": (40, 300), "diastolic_mmhg": (20, 200), "weight_kg": (20, 350),
+}
+
+
+def plausible(obs: VitalSign, rejected: Counter[str]) -> VitalSign:
+    bad = {k: None for k, (lo, hi) in PLAUSIBLE.items()
+           if (v := getattr(obs, k)) is not None and not lo <= v <= hi}
+    if (obs.systolic_mmhg is not None and obs.diastolic_mmhg is not None
+            and obs.diastolic_mmhg >= obs.systolic_mmhg):
+        bad |= {"systolic_mmhg": None, "diastolic_mmhg": None}
+    if not bad:
+        return obs
+    rejected.update(bad.keys())
+    return replace(obs, **bad)  # type: ignore[arg-type]
 
 
 class VitalsMonitor:
@@ -30,6 +50,7 @@ class VitalsMonitor:
         self.settings = s
         self.notices = DailyNotices()
         self.now = LatestTime()
+        self.rejected: Counter[str] = Counter()  # implausible values, per field
         self.heart_rate = HeartRateWatch(s, self.notices)
         self.oxygen = OxygenWatch(s, self.notices)
         self.temperature = TemperatureWatch(s, self.notices, self.now)
@@ -45,6 +66,8 @@ class VitalsMonitor:
         if devices is not None and obs.device not in devices:
             return []
         self.now.advance(obs.at.t)
+        if isinstance(obs, VitalSign):
+            obs = plausible(obs, self.rejected)
         out: list[Finding] = []
         for part in self._parts:
             out += part.observe(obs)

@@ -249,3 +249,10 @@ def test_snapshot_is_json_and_restores_notices():
     m3 = VitalsMonitor()
     m3.restore({"version": 99})
     m3.restore({"version": 1, "notices": "garbage", "heart_rate": [1], "weight": 3})
+
+
+def test_impossible_values_are_sensor_errors_not_readings():
+    m = VitalsMonitor()
+    assert feed(m, steady_hr(NOON, 1200, 255)) == []
+    assert feed(m, [bp(NOON, 80, 190), spo2(NOON, 20)]) == []  # diastolic above systolic; 20 % SpO2
+    assert m.rejected["heart_rate_bpm"] == 240 and m.rejected["systolic_mmhg"] == 1 and m.rejected["spo2_pct"] == 1
