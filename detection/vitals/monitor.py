@@ -18,6 +18,7 @@ from detection.vitals.common import DailyNotices, LatestTime
 from detection.vitals.heart_rate import HeartRateWatch
 from detection.vitals.oxygen import OxygenWatch
 from detection.vitals.settings import VitalsSettings
+from detection.vitals.summary import DailySummary
 from detection.vitals.temperature import TemperatureWatch
 from detection.vitals.weight import WeightWatch
 
@@ -56,6 +57,7 @@ class VitalsMonitor:
         self.temperature = TemperatureWatch(s, self.notices, self.now)
         self.blood_pressure = BloodPressureWatch(s, self.notices, self.now)
         self.weight = WeightWatch(s, self.notices)
+        self.daily = DailySummary()
         self._parts = (self.heart_rate, self.oxygen, self.temperature, self.blood_pressure, self.weight)
 
     def observe(self, obs: Observation) -> list[Finding]:
@@ -68,15 +70,21 @@ class VitalsMonitor:
         self.now.advance(obs.at.t)
         if isinstance(obs, VitalSign):
             obs = plausible(obs, self.rejected)
+        self.daily.observe(obs)
         out: list[Finding] = []
         for part in self._parts:
             out += part.observe(obs)
         return out
 
+    def summary(self, day: int) -> dict[str, Any]:
+        """The daily vitals summary of local day ``day`` (``local // 86400``), for the platform and the page."""
+        resting = [v for d, _, v in self.heart_rate.history if d == day]
+        return self.daily.summary(day, self.settings.person, resting)
+
     def snapshot(self) -> dict[str, Any] | None:
         return {"version": STATE_VERSION, "notices": dict(self.notices.last_day),
                 "heart_rate": self.heart_rate.snapshot(), "blood_pressure": self.blood_pressure.snapshot(),
-                "weight": self.weight.snapshot()}
+                "weight": self.weight.snapshot(), "daily": self.daily.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         if state.get("version") != STATE_VERSION:
@@ -89,3 +97,4 @@ class VitalsMonitor:
             self.heart_rate.restore(hr)
         self.blood_pressure.restore(state.get("blood_pressure"))
         self.weight.restore(state.get("weight"))
+        self.daily.restore(state.get("daily"))

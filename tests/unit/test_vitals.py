@@ -256,3 +256,25 @@ def test_impossible_values_are_sensor_errors_not_readings():
     assert feed(m, steady_hr(NOON, 1200, 255)) == []
     assert feed(m, [bp(NOON, 80, 190), spo2(NOON, 20)]) == []  # diastolic above systolic; 20 % SpO2
     assert m.rejected["heart_rate_bpm"] == 240 and m.rejected["systolic_mmhg"] == 1 and m.rejected["spo2_pct"] == 1
+
+
+def test_daily_summary():
+    m = VitalsMonitor()
+    obs = [*steady_hr(NOON, 3600, 64, step=60.0), bp(NOON + 100, 131, 84), bp(NOON + 200, 127, 80),
+           kg(0, 71.4), temp(NOON, 36.7, "ear"), *[spo2(NOON + 300 + i, 96 + i % 3) for i in range(5000)]]
+    feed(m, sorted(obs, key=lambda o: o.at.t))
+    feed(m, [hr(NOON + 3660, 64, contact=False), hr(NOON + 3720, 64, contact=False)])
+    s = m.summary(EPOCH_DAY)
+    assert s["date"] == "2024-10-04" and s["person"] == "resident"
+    assert s["measurements"] == {"heart_rate": 62, "spo2": 5000, "temperature": 1, "systolic": 2, "diastolic": 2,
+                                 "weight": 1}
+    assert s["systolic"] == {"min": 127.0, "median": 129.0, "max": 131.0} and s["weight"]["median"] == 71.4
+    assert s["spo2"]["min"] == 96 and s["spo2"]["max"] == 98 and 96 <= s["spo2"]["median"] <= 98
+    assert s["worn_h"] == {"watch": 1.02}  # contact for the first hour and the minute after it, then off
+    assert s["resting_heart_rate_bpm"] == 64.0
+    assert len(m.daily.days[EPOCH_DAY].kinds["spo2"].sample) <= 1024
+    again = VitalsMonitor()
+    again.restore(json.loads(json.dumps(m.snapshot())))
+    assert again.summary(EPOCH_DAY)["measurements"] == s["measurements"]
+    again.restore({"version": 1, "daily": {"1": {"kinds": {"spo2": ["x", 1, 2, []]}}, "2": "junk"}})
+    assert m.summary(EPOCH_DAY + 1)["measurements"]["spo2"] == 0

@@ -89,27 +89,32 @@ def month(seed: int, episodes: bool) -> Iterator[Observation]:
                 yield VitalSign(device="oximeter", at=at(t + k + 0.5), spo2_pct=round(float(pct)))
 
 
-def run(seed: int, episodes: bool) -> list[Finding]:
+def run(seed: int, episodes: bool) -> tuple[list[Finding], VitalsMonitor]:
     vitals, wear = VitalsMonitor(), WearSupervisor(["watch"])
     found: list[Finding] = []
     for obs in month(seed, episodes):
         found += vitals.observe(obs)
         found += wear.observe(obs)
-    return found
+    return found, vitals
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_normal_month_raises_no_urgent_vital_alert(seed):
-    found = run(seed, episodes=False)
+    found, vitals = run(seed, episodes=False)
     assert [f for f in found if f.severity in (Severity.URGENT, Severity.EMERGENCY)] == []
     assert [f for f in found if f.type == "not_worn"] == []
     wellbeing = [f for f in found if f.severity is Severity.WELLBEING]
     print(f"seed {seed}: wellbeing notices {[(int(f.at.t // DAY), f.type) for f in wellbeing]}")
     assert len(wellbeing) <= 5  # a cold may be worth a word; a flood is not
+    day = vitals.summary(EPOCH_DAY + DAYS - 1)  # the last day, kept for the 7-day view
+    assert 22.0 <= day["worn_h"]["watch"] <= 22.3  # off 20 min to shower and 1.5 h to charge
+    assert {k: day["measurements"][k] for k in ("spo2", "systolic", "weight", "temperature")} == {
+        "spo2": 2, "systolic": 1, "weight": 1, "temperature": 1}
+    assert 45 < day["resting_heart_rate_bpm"] < 80
 
 
 def test_injected_episodes_are_raised_within_their_configured_time():
-    found = run(1, episodes=True)
+    found, _ = run(1, episodes=True)
     urgent = [f for f in found if f.severity is Severity.URGENT]
     assert sorted(f.type for f in urgent) == ["heart_rate_low", "spo2_low"]
     first = {f.type: f.at.t for f in found if f.state == "raised"}
