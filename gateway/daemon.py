@@ -45,12 +45,14 @@ from gateway.store import OPEN_STATES, AlertRow, open_store
 from gateway.supervisor import Supervisor
 from gateway.topics import Topics
 from gateway.uplink import Uplink
+from gateway.vitals_summary import DailyVitalsSender
 from gateway.wearables import WearableDriver
 
 log = structlog.get_logger("carehub.daemon")
 
 TICK_S = 30.0  # detectors notice silence on this cadence (replay uses the same)
 POLICY_TICK_S = 0.5
+VITALS_SUMMARY_S = 60.0  # how soon after midnight the day's vitals summary leaves
 JOURNAL_FLUSH_S = 10.0
 BASELINE_SAVE_S = 3600.0
 
@@ -84,6 +86,9 @@ class Hub:
         self.pipeline = Pipeline(
             self._build_detectors(cfg), self.on_finding, self.clock, self.store, self.bus, self.registry
         )
+        self.vitals_summary = DailyVitalsSender(
+            lambda: self.pipeline.detectors, self.store, lambda: self.topics.vitals_summary, cfg.site.id,
+            self.clock, lambda: self.uplink.wake())
         self.supervisor = Supervisor()
         for spec in hub_components(self):
             self.supervisor.add(spec)
@@ -149,6 +154,7 @@ class Hub:
         sup.spawn("ticks", self._every(TICK_S, self.pipeline.tick))
         sup.spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
         sup.spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
+        sup.spawn("vitals_summary", self._every(VITALS_SUMMARY_S, self.vitals_summary.tick))
         sup.start(self.config)
         sup.spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
         self.notifier.ready()
@@ -274,6 +280,10 @@ class Hub:
             body["rflink"] = self.rflink.status()
         if self.ble is not None:
             body["ble"] = self.ble.status()
+        for name in ("radar", "zigbee2mqtt", "rtl433"):  # their counters: garbage on the line, reconnects
+            component = self.supervisor.get(name)
+            if component is not None:
+                body[name] = component.status()
         if self.web_counters is not None:
             body["web"] = self.web_counters()
         body["components"] = self.supervisor.report()

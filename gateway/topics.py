@@ -32,6 +32,10 @@ class Topics:
     def health(self) -> str:
         return f"{self.root}/health"
 
+    @property
+    def vitals_summary(self) -> str:
+        return f"{self.root}/vitals/summary"
+
     def availability(self, device: str) -> str:
         return f"{self.root}/device/{device}/availability"
 

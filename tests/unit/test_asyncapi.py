@@ -12,12 +12,12 @@ def test_every_topic_the_code_uses_is_documented():
     doc = (REPO / "docs" / "asyncapi.yaml").read_text()
     addresses = set(re.findall(r"address: (\S+)", doc))
     t = Topics.for_site("carehub/v1", "{site}")
-    code = {t.status, t.alert, t.alert_ack("{alertId}"), t.health, t.availability("{deviceId}"),
+    code = {t.status, t.alert, t.alert_ack("{alertId}"), t.health, t.availability("{deviceId}"), t.vitals_summary,
             t.request_filter.replace("+", "{command}"), t.response("{command}")}
     assert code == addresses
     mqtt_md = (REPO / "docs" / "mqtt.md").read_text()
     for suffix in ("/status", "/alert", "/alert/<id>/ack", "/health", "/device/<device-id>/availability",
-                   "/request/<command>", "/response/<command>"):
+                   "/vitals/summary", "/request/<command>", "/response/<command>"):
         assert f"`…{suffix}`" in mqtt_md
 
 
