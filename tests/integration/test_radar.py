@@ -83,6 +83,10 @@ def test_radar_fall_reaches_the_platform_as_an_emergency_after_the_cancel_window
         # The radar keeps saying "fallen" every second: still one alert.
         time.sleep(2.5)
         assert len({a["id"] for a in platform.alerts_of("fall")}) == 1
+        # Its counters reach the platform in the hub's health messages.
+        assert platform.wait_for(lambda p: any("radar" in h for h in p.health), timeout=10)
+        radar = next(h for h in platform.health if "radar" in h)["radar"]["radar-bath"]
+        assert radar["connected"] is True and radar["counters"]["frames"] > 0
         assert hub.stop() == 0
     finally:
         emu.stop()
