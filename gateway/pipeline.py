@@ -50,6 +50,7 @@ class DeviceState:
     battery_pct: float | None = None
     rssi: float | None = None
     online: bool | None = None
+    worn: bool | None = None  # a wearable's last contact report (the page shows worn / not worn)
 
 
 class DeviceRegistry:
@@ -65,7 +66,7 @@ class DeviceRegistry:
             prev = old.get(d.id)
             if prev is not None:  # keep what was observed across a config change
                 d.last_seen_wall, d.battery_low, d.battery_pct = prev.last_seen_wall, prev.battery_low, prev.battery_pct
-                d.rssi, d.online = prev.rssi, prev.online
+                d.rssi, d.online, d.worn = prev.rssi, prev.online, prev.worn
             self.devices[d.id] = d
 
     def seen(self, obs: Observation, wall: float) -> None:
@@ -82,6 +83,10 @@ class DeviceRegistry:
                 d.rssi = obs.rssi
             if obs.connected is not None:
                 d.online = obs.connected
+            if obs.worn is not None:
+                d.worn = obs.worn
+        elif isinstance(obs, VitalSign) and obs.skin_contact is not None:
+            d.worn = obs.skin_contact
 
     def as_list(self) -> list[dict[str, Any]]:
         return [vars(d).copy() for d in self.devices.values()]

@@ -107,3 +107,33 @@ async def test_an_absent_meter_does_not_restart_the_scanner_every_two_minutes():
     clock.t += 600  # twenty: a scanner hang is possible, and a cuff sends its stored readings later
     await until(lambda: radio.scans >= 2, within_s=5)
     task.cancel()
+
+
+def test_the_registry_knows_whether_a_wearable_is_worn():
+    from gateway.pipeline import DeviceRegistry, DeviceState
+
+    reg = DeviceRegistry()
+    reg.configure([DeviceState(id="watch", kind="wearable", room=None)])
+    assert reg.as_list()[0]["worn"] is None
+    reg.seen(DeviceStatus(device="watch", at=at(0), worn=False), 1.0)
+    assert reg.as_list()[0]["worn"] is False
+    reg.seen(VitalSign(device="watch", at=at(1), heart_rate_bpm=70, skin_contact=True), 2.0)
+    reg.configure([DeviceState(id="watch", kind="wearable", room=None)])  # a config change keeps it
+    assert reg.as_list()[0]["worn"] is True
+
+
+async def test_the_page_shows_worn_or_not_worn(tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from gateway.web.app import make_app
+    from tests.unit.test_web import Page, make_fake_hub
+
+    hub = make_fake_hub(tmp_path, wearables=WEARABLES[:1])
+    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
+        page = Page(client, hub, tmp_path)
+        await page.set_up()
+        _, text = await page.get("/devices")
+        assert "not worn" not in text  # nothing reported yet
+        hub.registry.seen(DeviceStatus(device="watch", at=at(0), worn=False), 1.0)
+        _, text = await page.get("/devices")
+        assert "<b>not worn</b>" in text
