@@ -28,6 +28,7 @@ STATE_VERSION = 3
 NOT_ACTIVITY = {"temperature"}
 ENTRANCE_ROOMS = {"entrance", "hall"}  # a door there can mean going out; any other door cannot
 OCCUPANCY = ("bed", "seat")
+MIN_WHOLE_DAY_S = 20 * 3600.0  # a day of the routine, on the monotonic clock (daylight saving: 23 or 25 h)
 OCCUPANCY_GRACE_S = 60.0
 LONG_REST_S = 3 * 3600.0
 VISITOR_ROOMS = 3  # motion in this many rooms within VISITOR_WINDOW_S: more than one person
@@ -84,6 +85,8 @@ class HomeMonitor:
         self._recent_rooms: deque[tuple[float, str]] = deque(maxlen=16)
         self._day: Day | None = None
         self._day_number = -1
+        self._day_start_t = 0.0
+        self._day_whole = False  # began at a day change and saw only a synced clock
         self._wake_due: tuple[int, float, bool, float] | None = None  # (n wakes, due, learned, latest)
         self._prev_tick: float | None = None
         self._came_from = ""  # room of the last sign of life from another sensor
@@ -381,13 +384,22 @@ class HomeMonitor:
     def _roll_day(self, at: Stamp) -> list[Finding]:
         day_number = int(at.local // 86400)
         if self._day is not None and day_number == self._day_number:
+            self._day_whole = self._day_whole and at.synced
             return []
-        self._day_number = day_number
+        # Judged (and learned from) only a whole day: one that began at the previous day change,
+        # lasted about a day on the monotonic clock and saw only a synced wall clock. A clock that
+        # NTP moved, or had not set yet (a boot in 1970), makes up "days" of minutes, or one twice.
+        whole = (self._day is not None and self._day_whole and at.synced
+                 and day_number == self._day_number + 1 and at.t - self._day_start_t >= MIN_WHOLE_DAY_S)
+        started_whole = self._day is not None and day_number == self._day_number + 1
+        self._day_number, self._day_start_t, self._day_whole = day_number, at.t, started_whole and at.synced
         date = _date(at.local)
         if self._day is None:
             self._day = Day(date)
             return []
         finished, self._day = self._day, Day(date)
+        if not whole:
+            return []
         notices = self.routine.judge(finished)
         if not self.s.wellbeing_notices:
             return []
