@@ -250,3 +250,31 @@ def test_any_bytes_never_crash_the_decoder(data, uuid):
     for obs in d.decode(uuid, data, NOW):
         assert obs.device == "all"
     assert sum(d.counters[k] for k in ("malformed", "unknown_characteristic")) <= 1
+
+
+# --- encoders (the emulator's) round-trip through the decoders ---------------------------------
+
+@given(st.integers(70, 100), st.integers(30, 200), st.booleans())
+def test_plx_encoders_round_trip(spo2, pulse, stamped):
+    when = XMAS_LOCAL if stamped else None
+    assert hc.plx_spot_check(hc.encode_plx_spot_check(spo2, pulse, when)) == hc.PulseOximetry(spo2, pulse, when)
+    assert hc.plx_continuous(hc.encode_plx_continuous(spo2, pulse, 1 << 14)).status == ("questionable",)
+
+
+@given(st.integers(3000, 4300), st.sampled_from([None, *hc.TEMPERATURE_TYPES.values()]))
+def test_temperature_encoder_round_trip(centi, site):
+    assert hc.temperature(hc.encode_temperature(centi / 100, XMAS_LOCAL, site)) == hc.Temperature(
+        centi / 100, site, XMAS_LOCAL)
+
+
+@given(st.integers(70, 250), st.integers(40, 140), st.integers(30, 200), st.integers(0, 254))
+def test_blood_pressure_encoder_round_trip(sys_, dia, pulse, user):
+    m = hc.blood_pressure(hc.encode_blood_pressure(sys_, dia, XMAS_LOCAL, pulse, user))
+    assert (m.systolic_mmhg, m.diastolic_mmhg, m.pulse_rate_bpm, m.user_id, m.device_time) == (
+        sys_, dia, pulse, user, XMAS_LOCAL)
+
+
+@given(st.integers(4000, 30000))
+def test_weight_encoder_round_trip(grams_5):
+    kg = grams_5 * 0.005
+    assert hc.weight(hc.encode_weight(kg, XMAS_LOCAL, 1)) == hc.Weight(round(kg, 3), 1, None, None, XMAS_LOCAL)

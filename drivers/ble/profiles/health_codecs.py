@@ -11,10 +11,20 @@ with the special value named in ``specials`` so that it can be counted.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from drivers.ble.profiles import uuid16
-from drivers.ble.profiles.ieee11073 import MalformedMeasurement, Reader, Special, finite
+from drivers.ble.profiles.ieee11073 import (
+    SFLOAT_NAN,
+    MalformedMeasurement,
+    Reader,
+    Special,
+    encode_date_time,
+    encode_float,
+    encode_sfloat,
+    finite,
+)
 
 PULSE_OXIMETER_SERVICE = uuid16(0x1822)
 PLX_SPOT_CHECK = uuid16(0x2A5E)
@@ -201,3 +211,51 @@ def weight(data: bytes) -> Weight:
     r.end()
     return Weight(kg, user, None if bmi is None else round(bmi, 1), height, when)
 
+
+
+# --- encoders: what a device sends (the emulator and the tests write measurements with them) -----------
+
+def _sf(value: float | None, exponent: int = 0) -> bytes:
+    raw = SFLOAT_NAN if value is None else encode_sfloat(value, exponent)
+    return struct.pack("<H", raw)
+
+
+def encode_plx_spot_check(spo2_pct: float, pulse_bpm: float, device_time: float | None = None) -> bytes:
+    flags = 0x01 if device_time is not None else 0
+    return bytes([flags]) + _sf(spo2_pct) + _sf(pulse_bpm) + (b"" if device_time is None
+                                                              else encode_date_time(device_time))
+
+
+def encode_plx_continuous(spo2_pct: float | None, pulse_bpm: float | None, status: int | None = None) -> bytes:
+    flags = 0x04 if status is not None else 0
+    return bytes([flags]) + _sf(spo2_pct) + _sf(pulse_bpm) + (b"" if status is None else struct.pack("<H", status))
+
+
+def encode_temperature(celsius: float, device_time: float | None = None, site: str | None = None) -> bytes:
+    codes = {v: k for k, v in TEMPERATURE_TYPES.items()}
+    flags = (0x02 if device_time is not None else 0) | (0x04 if site is not None else 0)
+    out = bytes([flags]) + struct.pack("<I", encode_float(celsius, -2))
+    if device_time is not None:
+        out += encode_date_time(device_time)
+    return out + (bytes([codes[site]]) if site is not None else b"")
+
+
+def encode_blood_pressure(systolic: float, diastolic: float, device_time: float | None = None,
+                          pulse_bpm: float | None = None, user_id: int | None = None) -> bytes:
+    mean = round(diastolic + (systolic - diastolic) / 3.0)
+    flags = ((0x02 if device_time is not None else 0) | (0x04 if pulse_bpm is not None else 0)
+             | (0x08 if user_id is not None else 0))
+    out = bytes([flags]) + _sf(systolic) + _sf(diastolic) + _sf(mean)
+    if device_time is not None:
+        out += encode_date_time(device_time)
+    if pulse_bpm is not None:
+        out += _sf(pulse_bpm)
+    return out + (bytes([user_id]) if user_id is not None else b"")
+
+
+def encode_weight(kg: float, device_time: float | None = None, user_id: int | None = None) -> bytes:
+    flags = (0x02 if device_time is not None else 0) | (0x04 if user_id is not None else 0)
+    out = bytes([flags]) + struct.pack("<H", round(kg / 0.005))
+    if device_time is not None:
+        out += encode_date_time(device_time)
+    return out + (bytes([user_id]) if user_id is not None else b"")
