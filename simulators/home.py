@@ -287,8 +287,8 @@ def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple
     with (folder / "activities.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["start", "end", "activity"])
-        for s, e, a in sorted(activities):
-            w.writerow([_ts(s), _ts(e), a])
+        for start, end, a in sorted(activities):
+            w.writerow([_ts(start), _ts(end), a])
     meta = {
         "name": name, "source": f"carehub simulators/home.py, kind {kind}, seed {seed}", "license": "generated",
         "rooms": sorted({SENSORS[sid][0] for sid in _KIND_SENSORS[kind]}),
