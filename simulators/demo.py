@@ -2,8 +2,9 @@
 
 A real mosquitto on a free loopback port, the real daemon (``carehub run``) as
 its own process, an RFLink gateway on a pseudo-terminal playing a synthetic
-morning from the home simulator and then a help-button press, and the platform
-emulator printing what arrives and acknowledging it.
+morning from the home simulator and then a help-button press, a pendant's
+falls, a Zigbee PIR and a bathroom radar that reports a fall (simulators/demo_sensors.py),
+and the platform emulator printing what arrives and acknowledging it.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ import tomli_w
 
 from detection.events import ButtonAction
 from simulators.broker import Mosquitto, free_port
+from simulators.demo_sensors import sensors_config, show_radar_and_zigbee
 from simulators.home import generate
 from simulators.platform import PlatformEmulator
+from simulators.radar import RadarEmulator
 from simulators.rflink import RadioCode, RflinkEmulator, Step, play
 from simulators.wearable import VirtualWearable, WearableEmulator, synthetic_fall
+from simulators.zigbee2mqtt import Zigbee2MqttEmulator
 
 SITE = "demo-site"
 DEVICES: list[dict[str, str]] = [
@@ -79,6 +83,8 @@ _SHOWN: dict[str, Callable[[dict[str, Any]], str]] = {
     "hub.ready": lambda e: f"hub ready (site {e.get('site')}, {e.get('devices')} devices)",
     "uplink.connected": lambda e: f"hub connected to {e.get('broker')}",
     "rflink.opened": lambda e: "hub opened the RFLink gateway",
+    "radar.opened": lambda e: f"hub opened the {e.get('model')} radar {e.get('radar')}",
+    "zigbee2mqtt.connected": lambda e: f"hub subscribed to Zigbee2MQTT at {e.get('broker')}",
     "alert.stored": lambda e: f"hub stored alert {e['id'][:8]} ({e.get('severity')} {e.get('type')}, "
                               f"{e.get('room')}) durably",
     "alert.cancel_window": lambda e: f"hub holds alert {e['id'][:8]} for a {e.get('seconds')} s cancel window",
@@ -243,8 +249,11 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
         # A second wearable the config does not list, for trying "Scan for wearables" on the page.
         wristband = VirtualWearable(SPARE_WEARABLE, "carehub wristband", seed=1)
         wearables = WearableEmulator(work / "wearables.sock", [pendant, wristband]).start()
+        radar = RadarEmulator(work / "serial-by-id-mr60fda2", "mr60fda2").start()
+        z2m = Zigbee2MqttEmulator("127.0.0.1", broker.port).start()
         config_path = work / "carehub.toml"
-        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, _web_port(web_port))))
+        config_path.write_text(tomli_w.dumps(demo_config(work, broker.port, rflink.link, _web_port(web_port))
+                                             | sensors_config(radar.link, broker.port)))
         out(f"config: {config_path}")
         with PlatformEmulator("127.0.0.1", broker.port, mode="late", delay_s=2.0,
                               printer=lambda s: out(s)) as platform:
@@ -267,16 +276,19 @@ def run_demo(workdir: Path | None = None, *, keep_running: bool = False, say: Ca
                 out(f"help call reached the platform {arrived_ms:.0f} ms after the press; "
                     f"{'acknowledged and closed' if acked else 'NOT acknowledged'}")
                 fell = acked and self_check_fall(hub, platform, pendant, wearables, out)
+                sensed = fell and show_radar_and_zigbee(hub, platform, radar, z2m, out)
                 if keep_running:
                     out("still running (Ctrl-C to stop). On the technician's page, try Devices -> Learn a sensor: "
                         f"a new door sensor ({NEW_SENSOR.protocol} {NEW_SENSOR.address}) sends every 10 s")
                     while hub.proc.poll() is None:
                         rflink.frame(NEW_SENSOR, "ON")
                         time.sleep(10)
-                return 0 if acked and fell else 1
+                return 0 if acked and fell and sensed else 1
             except KeyboardInterrupt:
                 return 0
             finally:
                 hub.stop()
                 rflink.stop()
                 wearables.stop()
+                radar.stop()
+                z2m.stop()

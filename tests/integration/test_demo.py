@@ -22,3 +22,4 @@ def test_demo_shows_the_help_call_arrive_and_be_acknowledged(tmp_path):
     assert "radio: a synthetic morning" in out
     assert "platform <- EMERGENCY fall" in out and "platform <- INFO fall" in out
     assert "1 raised as an emergency, 1 cancelled by the wearer" in out
+    assert "radar fall reached the platform as an emergency" in out
