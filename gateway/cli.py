@@ -27,6 +27,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),
+    (("sim", "health"), "gateway.commands.sim_health",
+     "emulate SIG health devices (watch, oximeter, cuff, scale) with a scenario"),
     (("replay", "wearable"), "gateway.commands.replay_wearable", "replay accelerometer trials"),
     (("replay", "home"), "gateway.commands.replay_home", "replay a home event log"),
     (("replay", "vitals"), "gateway.commands.replay_vitals", "replay a vital-signs recording"),
