@@ -182,8 +182,15 @@ class Rtl433Driver:
         if s.username:
             client.username_pw_set(s.username, s.password or None)
         if s.tls:
-            client.tls_set(ca_certs=s.ca_file or None, cert_reqs=ssl.CERT_REQUIRED,
-                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            try:
+                client.tls_set(ca_certs=s.ca_file or None, cert_reqs=ssl.CERT_REQUIRED,
+                               tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                # A CA file that cannot be read will not fix itself: say so once and wait for new settings.
+                self.counters["settings_error"] += 1
+                log.error("rtl433.settings_error", error=f"TLS files (rtl433.ca_file): {exc}")
+                await asyncio.Event().wait()
+                return
 
         def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
             if not reason.is_failure:

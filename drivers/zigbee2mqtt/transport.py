@@ -79,7 +79,14 @@ class Zigbee2MqttDriver:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        client = self._make_client()
+        try:
+            client = self._make_client()
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            # A CA file that cannot be read will not fix itself: say so once and wait for new settings.
+            self.counters["settings_error"] += 1
+            log.error("zigbee2mqtt.settings_error", error=f"TLS files (zigbee2mqtt.ca_file): {exc}")
+            await asyncio.Event().wait()
+            return
         s = self.settings
         client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=True,
                              properties=self._connect_properties())

@@ -176,3 +176,17 @@ def test_any_field_mix_decodes(fields: dict[str, object]) -> None:
     c = Zigbee2MqttCodec(DEVICES)
     for name in ("hall pir", "front door", "sos button", "bed mat", "bath presence", "hall remote"):
         c.decode(f"zigbee2mqtt/{name}", json.dumps(fields).encode(), AT)
+
+
+async def test_an_unreadable_ca_file_is_one_error_not_a_crash_loop(tmp_path):
+    import asyncio
+
+    from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver
+
+    driver = Zigbee2MqttDriver(BrokerSettings(tls=True, ca_file=str(tmp_path / "missing.pem")), DEVICES,
+                               lambda o: None, lambda: AT)
+    task = asyncio.create_task(driver.run())
+    await asyncio.sleep(0.2)
+    assert not task.done() and driver.counters["settings_error"] == 1
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
