@@ -35,7 +35,15 @@ from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
 from gateway.learn import HeardCodes
 from gateway.pi_health import read_pi_health
-from gateway.pipeline import DeviceRegistry, DeviceState, EventBus, Pipeline
+from gateway.pipeline import (
+    TICK_S,
+    DeviceRegistry,
+    DeviceState,
+    EventBus,
+    Pipeline,
+    restore_baselines,
+    save_baselines,
+)
 from gateway.platform_settings import platform_file_errors
 from gateway.platform_switch import PlatformSwitch
 from gateway.probe import probe_broker
@@ -45,12 +53,11 @@ from gateway.store import OPEN_STATES, AlertRow, open_store
 from gateway.supervisor import Supervisor
 from gateway.topics import Topics
 from gateway.uplink import Uplink
-from gateway.vitals_summary import DailyVitalsSender
+from gateway.vitals_summary import DailyVitalsSender, vitals_view
 from gateway.wearables import WearableDriver
 
 log = structlog.get_logger("carehub.daemon")
 
-TICK_S = 30.0  # detectors notice silence on this cadence (replay uses the same)
 POLICY_TICK_S = 0.5
 VITALS_SUMMARY_S = 60.0  # how soon after midnight the day's vitals summary leaves
 JOURNAL_FLUSH_S = 10.0
@@ -119,14 +126,7 @@ class Hub:
 
     def _build_detectors(self, cfg: Config) -> list[Any]:
         detectors = build_detectors(cfg)
-        for det in detectors:
-            state = self.store.load_baseline(det.name)
-            if state is not None:
-                try:
-                    det.restore(state)
-                    log.info("detector.restored", detector=det.name)
-                except Exception:
-                    log.exception("detector.restore_failed", detector=det.name)
+        restore_baselines(detectors, self.store)
         return detectors
 
     @property
@@ -201,11 +201,7 @@ class Hub:
             self.store.journal_prune(time.time() - self.config.storage.journal_days * 86400)
 
     def save_baselines(self) -> None:
-        for name, state in self.pipeline.snapshots().items():
-            try:
-                self.store.save_baseline(name, state)
-            except Exception as exc:  # a full card: one line, not a traceback per detector
-                log.error("detector.save_failed", detector=name, error=str(exc))
+        save_baselines(self.pipeline, self.store)
 
     # --- events ---------------------------------------------------------------
 
@@ -259,6 +255,7 @@ class Hub:
             "maintenance": self.maintenance(),
             "platform_switch": self.switch.last,
             "home_learning": self.home_learning(),
+            "vitals": vitals_view(self.pipeline.detectors, int(self.clock.now().local // 86400)),
         }
 
     def health(self) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from detection.events import Contact, Detector, Finding, FindingState, Motion, O
 from gateway.config import Config
 from gateway.config.schema import ID_PATTERN, ROOM_PATTERN, RflinkDevice
 from gateway.detectors import build_detectors
+from gateway.pipeline import TICK_S, Pipeline
 
 ID_RE = re.compile(ID_PATTERN)
 ROOM_RE = re.compile(ROOM_PATTERN)
-TICK_S = 30.0  # the daemon's tick (gateway/daemon.py)
 REPORTED = ("emergency", "urgent", "wellbeing", "technical")
 _KIND_TO_DEVICE = {"motion": "pir", "door": "door", "bed": "bed", "seat": "seat", "toilet_flush": "toilet_flush",
                    "cabinet": "cabinet", "fridge": "fridge"}
@@ -116,10 +116,33 @@ def timeline(events: list[Event], until: float) -> Iterator[Observation]:
         next_tick += TICK_S
 
 
+class ReplayClock:
+    """Recorded time for both of the hub's clocks: the log's local time is the timeline."""
+
+    def __init__(self) -> None:
+        self._now = Stamp(0.0, 0.0)
+
+    def now(self) -> Stamp:
+        return self._now
+
+    def advance(self, at: Stamp) -> None:
+        self._now = at
+
+    def utc_of(self, stamp: Stamp) -> float:
+        return stamp.local
+
+
 def run(detectors: list[Detector], observations: Iterator[Observation]) -> Iterator[Finding]:
+    """The observations through the daemon's own ``Pipeline`` (device registry, detectors, their order)."""
+    found: list[Finding] = []
+    clock = ReplayClock()
+    pipeline = Pipeline(detectors, found.append, clock)
     for obs in observations:
-        for det in detectors:
-            yield from det.observe(obs)
+        clock.advance(obs.at)
+        pipeline.submit(obs)
+        if found:
+            yield from found
+            found.clear()
 
 
 def report(f: Finding) -> dict[str, Any]:

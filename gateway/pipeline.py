@@ -15,7 +15,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -30,10 +30,10 @@ from detection.events import (
     Motion,
     Observation,
     Presence,
+    Stamp,
     Tick,
     VitalSign,
 )
-from gateway.clock import HubClock
 from gateway.store import Store
 
 log = structlog.get_logger("carehub.pipeline")
@@ -151,12 +151,42 @@ _VITAL_FIELDS = ("heart_rate_bpm", "skin_contact", "spo2_pct", "pulse_rate_bpm",
                  "device_time", "clock_suspect")
 
 
+TICK_S = 30.0  # detectors notice silence on this cadence, live and in replay
+
+
+class Clock(Protocol):
+    """The hub's clocks as the pipeline needs them (``gateway.clock.HubClock``; replay's own)."""
+
+    def now(self) -> Stamp: ...
+    def utc_of(self, stamp: Stamp) -> float: ...
+
+
+def restore_baselines(detectors: Iterable[Detector], store: Store) -> None:
+    """What each detector learned before (a restart, a replay with ``--state-db``)."""
+    for det in detectors:
+        state = store.load_baseline(det.name)
+        if state is not None:
+            try:
+                det.restore(state)
+                log.info("detector.restored", detector=det.name)
+            except Exception:
+                log.exception("detector.restore_failed", detector=det.name)
+
+
+def save_baselines(pipeline: Pipeline, store: Store) -> None:
+    for name, state in pipeline.snapshots().items():
+        try:
+            store.save_baseline(name, state)
+        except Exception as exc:  # a full card: one line, not a traceback per detector
+            log.error("detector.save_failed", detector=name, error=str(exc))
+
+
 class Pipeline:
     def __init__(
         self,
         detectors: list[Detector],
         on_finding: Callable[[Finding], None],
-        clock: HubClock,
+        clock: Clock,
         store: Store | None = None,
         bus: EventBus | None = None,
         registry: DeviceRegistry | None = None,
@@ -176,7 +206,7 @@ class Pipeline:
         if not isinstance(obs, Tick):
             self.registry.seen(obs, wall)
             kind, text, detail = describe(obs)
-            if not isinstance(obs, AccelBatch):
+            if not isinstance(obs, AccelBatch) and self._store is not None:  # replay keeps no journal
                 self._journal.append((wall, obs.device, kind, obs.room, detail))
                 self.bus.publish({"wall": wall, "kind": kind, "device": obs.device, "room": obs.room,
                                   "text": text, "detail": detail})

@@ -22,11 +22,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gateway import logs
     from gateway.commands.config_check import config_or_defaults
-    from gateway.home_replay import detectors_for, parse_ts, raised, read_events, report, timeline
+    from gateway.home_replay import ReplayClock, detectors_for, parse_ts, raised, read_events, report, timeline
     from gateway.home_replay import run as run_detectors
+    from gateway.pipeline import Pipeline, restore_baselines, save_baselines
     from gateway.store import Store
 
+    logs.setup("warning")  # stdout carries the alerts, one JSON line each; anything said goes to stderr
     base = config_or_defaults(args.config)
     if base is None:
         return 2
@@ -39,17 +42,11 @@ def run(args: argparse.Namespace) -> int:
     detectors = detectors_for(args.dir, events, base)
     store = Store(args.state_db) if args.state_db else None
     if store is not None:
-        for det in detectors:
-            state = store.load_baseline(det.name)
-            if state is not None:
-                det.restore(state)
+        restore_baselines(detectors, store)  # as the daemon does at start
     out = sys.stdout
     for f in raised(run_detectors(detectors, timeline(events, until))):
         out.write(json.dumps(report(f)) + "\n")
     if store is not None:
-        for det in detectors:
-            snap = det.snapshot()
-            if snap is not None:
-                store.save_baseline(det.name, snap)
+        save_baselines(Pipeline(detectors, lambda f: None, ReplayClock()), store)  # as the daemon does hourly
         store.close()
     return 0
