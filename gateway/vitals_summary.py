@@ -63,3 +63,13 @@ class DailyVitalsSender:
         if days:
             self._wake()
         return days
+
+
+def vitals_view(detectors: list[Any], today: int, days: int = 7) -> dict[str, Any] | None:
+    """The person's last readings and the summaries of the last ``days`` days (the page, the status reply)."""
+    monitor = next((d for d in detectors if isinstance(d, VitalsMonitor)), None)
+    if monitor is None:
+        return None
+    return {"person": monitor.settings.person,
+            "days": [monitor.summary(day) for day in range(today - days + 1, today + 1)],
+            "last": {kind: {"value": value, "local": local} for kind, (value, local) in monitor.daily.last.items()}}

@@ -71,6 +71,7 @@ class DailySummary:
         self.days: dict[int, _Day] = {}
         self._worn: dict[str, bool] = {}
         self._last_t: dict[str, float] = {}
+        self.last: dict[str, tuple[float, float]] = {}  # kind -> (value, local time): the page's last readings
 
     def _day(self, day: int) -> _Day:
         acc = self.days.get(day)
@@ -99,6 +100,8 @@ class DailySummary:
                 value = getattr(obs, field)
                 if value is not None:
                     kinds[kind].add(float(value))
+                    if kind != "heart_rate" or obs.at.local >= self.last.get(kind, (0.0, 0.0))[1] + 60:
+                        self.last[kind] = (float(value), obs.at.local)  # heart rate: once a minute is enough
 
     def summary(self, day: int, person: str, resting: list[float]) -> dict[str, Any]:
         """The day's summary; ``resting`` is the heart-rate detector's resting 5-minute medians of that day."""
@@ -114,15 +117,20 @@ class DailySummary:
         return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {str(d): {"kinds": {kind: k.to_data() for kind, k in acc.kinds.items() if k.n},
+        days = {str(d): {"kinds": {kind: k.to_data() for kind, k in acc.kinds.items() if k.n},
                          "worn_s": {dev: round(s, 1) for dev, s in acc.worn_s.items()}}
                 for d, acc in self.days.items()}
+        return {"last": {k: list(v) for k, v in self.last.items()}, **days}
 
     def restore(self, state: Any) -> None:
         if not isinstance(state, dict):
             return
+        last = state.get("last")
+        if isinstance(last, dict):
+            self.last = {str(k): (float(v[0]), float(v[1])) for k, v in last.items()
+                         if isinstance(v, list) and len(v) == 2 and k in MEASURED.values()}
         for d, data in state.items():
-            if not isinstance(data, dict) or not isinstance(data.get("kinds"), dict):
+            if d == "last" or not isinstance(data, dict) or not isinstance(data.get("kinds"), dict):
                 continue
             acc = _Day()
             for kind in MEASURED.values():

@@ -72,6 +72,7 @@ from gateway.web.middleware import authenticate, guard
 from gateway.web.platform_pages import certificates_post, platform_page, platform_post
 from gateway.web.security import Credentials, LoginLimiter, Sessions
 from gateway.web.text import _label, _when, event_text
+from gateway.web.vitals_page import vitals_page
 
 log = structlog.get_logger("carehub.web")
 
@@ -124,6 +125,7 @@ def make_app(hub: HubView) -> web.Application:
     r.add_post("/alarm", alarm_post)
     r.add_get("/api/alerts/{alert_id}", alert_api)
     r.add_get("/audit", audit_page)
+    r.add_get("/vitals", vitals_page)
     r.add_post("/maintenance/end", maintenance_end_post)
     r.add_static("/static/", Path(__file__).with_name("static"), show_index=False, follow_symlinks=False)
     # Plain page paths only: the live stream, the scripts' endpoints and /lang itself are no place to land.

@@ -45,6 +45,7 @@ class FakeHub:
         self.heard = HeardCodes()
         self.bus = EventBus()
         self.registry = DeviceRegistry()
+        self.vitals: dict[str, Any] | None = None
         self.registry.configure(_device_states(config))
         self.alerts: dict[str, AlertRow] = {}
         # What the status page shows beyond the configuration.
@@ -99,6 +100,7 @@ class FakeHub:
             "maintenance": self.maintenance(),
             "platform_switch": self.platform_switch,
             "home_learning": self.home_learning if cfg.detection.home.enabled else None,
+            "vitals": self.vitals,  # the real hub's: gateway.vitals_summary.vitals_view
         }
 
     def recent_events(self) -> list[dict[str, Any]]:

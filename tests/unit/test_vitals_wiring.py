@@ -137,3 +137,36 @@ async def test_the_page_shows_worn_or_not_worn(tmp_path):
         hub.registry.seen(DeviceStatus(device="watch", at=at(0), worn=False), 1.0)
         _, text = await page.get("/devices")
         assert "<b>not worn</b>" in text
+
+
+async def test_the_vitals_page_draws_its_chart_on_the_hub(tmp_path):
+    import re
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from detection.vitals import VitalsMonitor
+    from gateway.vitals_summary import vitals_view
+    from gateway.web.app import make_app
+    from tests.unit.test_web import Page, make_fake_hub
+
+    hub = make_fake_hub(tmp_path, wearables=WEARABLES[:1])
+    monitor = VitalsMonitor()
+    day0 = 20000
+    for d in range(4):
+        for i in range(0, 86400, 60):
+            monitor.observe(VitalSign(device="watch", at=Stamp(d * 86400.0 + i, (day0 + d) * 86400.0 + i),
+                                      heart_rate_bpm=60 + d, skin_contact=True))
+    monitor.observe(VitalSign(device="cuff", at=Stamp(4 * 86400.0, (day0 + 4) * 86400.0 + 3600),
+                              systolic_mmhg=133, diastolic_mmhg=84))
+    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
+        page = Page(client, hub, tmp_path)
+        await page.set_up()
+        _, text = await page.get("/vitals")
+        assert "switched off" in text  # no vitals in this hub's status
+        hub.vitals = vitals_view([monitor], day0 + 4)
+        for lang in ("en", "zh"):
+            code, text = await page.get("/vitals", headers={"Accept-Language": lang})
+            assert code == 200 and "<polyline points=" in text and "<svg" in text
+            assert not re.search(r">\s*(vitals|nav)\.[a-z_.]+", text), lang
+        assert "133.0 mmHg" in text or "133.0" in text
+        assert "2024-10-08 01:00" in text  # the cuff reading, in the home's local time
