@@ -10,6 +10,7 @@ from detection.events import Detector
 from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
+from detection.radar_dwell import RadarDwellDetector
 from detection.radar_fall import RadarFallDetector
 from detection.supervision import DeviceSupervisor
 from detection.vitals import VitalsMonitor, VitalsSettings
@@ -37,6 +38,9 @@ def build_detectors(cfg: Config) -> list[Detector]:
     if cfg.detection.fall.enabled and cfg.radars:
         # A radar's own fall report goes through the same cancel window and escalation as a wearable's.
         detectors.append(RadarFallDetector({r.id: radar_cancel_window_s(cfg, r) for r in cfg.radars}))
+    if cfg.detection.home.enabled and cfg.radars:
+        # "Present and still" in a bathroom is stronger evidence than silence: raised sooner.
+        detectors.append(RadarDwellDetector({r.id: radar_still_limit_s(cfg, r) for r in cfg.radars}))
     if cfg.detection.fall.enabled and cfg.wearables:
         detectors.append(FallDetector({
             w.id: FallWearable(placement=w.placement, cancel_window_s=cancel_window_s(cfg, w))
@@ -73,6 +77,13 @@ def cancel_window_s(cfg: Config, wearable: WearableConfig) -> float:
 def radar_cancel_window_s(cfg: Config, radar: RadarConfig) -> float:
     own = radar.cancel_window_s
     return cfg.detection.fall.cancel_window_s if own is None else own
+
+
+def radar_still_limit_s(cfg: Config, radar: RadarConfig) -> float:
+    own = radar.still_alert_min
+    if own is None:
+        return cfg.detection.home.dwell_floor_min * 60 if radar.room in cfg.detection.home.dwell_rooms else 0.0
+    return own * 60
 
 
 def home_settings(home: HomeConfig) -> HomeSettings:

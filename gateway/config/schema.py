@@ -187,6 +187,10 @@ class RadarConfig:
         300.0, help="Technical alert when the radar has not been heard for this long (it reports at least "
         "once a minute)", min=0, max=86400, unit="s",
     )
+    still_alert_min: float | None = opt(
+        None, help="Raise room_dwell when the radar sees someone present and still this long (empty: "
+        "detection.home.dwell_floor_min in the dwell rooms, off elsewhere; 0: off)", min=0, max=600, unit="min",
+    )
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,27 @@ async def test_a_hung_ld2410_is_reopened_and_heard_again(tmp_path):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         emu.stop()
+
+
+def test_someone_still_in_the_bathroom_reaches_the_platform_as_room_dwell(
+        tmp_path, mosquitto, platform, daemon_factory):
+    emu = RadarEmulator(tmp_path / "serial-by-id-ld2410", "ld2410").start()
+    try:
+        cfg = hub_config(tmp_path, mosquitto.port, None,
+                         radars=[{"id": "radar-bath", "model": "ld2410", "port": str(emu.link),
+                                  "room": "bathroom", "still_alert_min": 0.05}])  # 3 s, for the test
+        hub = daemon_factory(cfg).start()
+        hub.wait_event("radar.opened", timeout=10)
+        hub.wait_event("uplink.connected")
+        emu.set(state="still", distance_m=0.6)  # on the floor, near the radar
+        time.sleep(3.5)
+        emu.set(state="moving")  # a short blip neither resets nor clears
+        time.sleep(0.3)
+        emu.set(state="still")
+        assert platform.wait_for(lambda p: len(p.alerts_of("room_dwell")) >= 1, timeout=40)
+        alert = platform.alerts_of("room_dwell")[0]
+        assert (alert["severity"], alert["room"], alert["device"]) == ("urgent", "bathroom", "radar-bath")
+        assert alert["evidence"]["source"] == "radar" and alert["evidence"]["distance_m"] == 0.6
+        assert hub.stop() == 0
+    finally:
+        emu.stop()
