@@ -7,7 +7,10 @@ move. So a radar in a dwell room raises ``room_dwell`` (urgent) after
 ``still_limit_s`` of continuous stillness, sooner than the silence-based limit,
 with the radar's view as evidence, and clears it when the radar sees movement or
 an empty room for ``settle_s`` (one moving blip from a breathing person or a
-curtain neither resets the count nor clears the alert).
+curtain neither resets the count nor clears the alert). Stillness counts only
+after the radar saw movement: a person walks in before they stop, while a radar
+that sees a "still target" in an empty room (a radiator, a mirror: a badly tuned
+LD2410) goes from nothing to still and must not call for help every day.
 
 It has its own key (``room_dwell:<radar>``), so it never closes an alert the home
 monitor raised from silence; the platform may then hear both for one situation.
@@ -31,6 +34,8 @@ class _Watch:
     raised: bool = False
     distance_m: float | None = None
     room: str | None = None
+    armed: bool = False  # movement seen since the room was last empty: stillness now means a person
+    empty: bool = False
 
 
 class RadarDwellDetector:
@@ -53,20 +58,25 @@ class RadarDwellDetector:
         if obs.state is PresenceState.STILL:
             w.other_since = None
             w.distance_m = obs.distance_m
-            if w.still_since is None:
+            if w.still_since is None and w.armed:
                 w.still_since = t
             found = self._check(obs.device, w, obs)
             return [found] if found is not None else []
         if obs.state is PresenceState.PRESENT:
             return []  # someone there, movement unknown: neither still nor moving
+        if obs.state is PresenceState.MOVING:
+            w.armed = True
         if w.other_since is None:
             w.other_since = t
+        w.empty = obs.state is PresenceState.NONE
         return self._settle(obs.device, w, obs)
 
     def _settle(self, radar: str, w: _Watch, obs: Observation) -> list[Finding]:
         if w.other_since is None or obs.at.t - w.other_since < self.settle_s:
             return []
         w.still_since = None
+        if w.empty:
+            w.armed = False  # the person left: the next stillness needs them to walk in again
         if not w.raised:
             return []
         w.raised = False

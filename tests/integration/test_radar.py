@@ -124,7 +124,9 @@ def test_someone_still_in_the_bathroom_reaches_the_platform_as_room_dwell(
         hub = daemon_factory(cfg).start()
         hub.wait_event("radar.opened", timeout=10)
         hub.wait_event("uplink.connected")
-        emu.set(state="still", distance_m=0.6)  # on the floor, near the radar
+        emu.set(state="moving", distance_m=1.5)  # she walks in...
+        time.sleep(0.5)
+        emu.set(state="still", distance_m=0.6)  # ...and stays on the floor, near the radar
         time.sleep(3.5)
         emu.set(state="moving")  # a short blip neither resets nor clears
         time.sleep(0.3)

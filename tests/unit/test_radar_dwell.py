@@ -25,8 +25,13 @@ def ticks(det: RadarDwellDetector, start: float, end: float, step: float = 30.0)
     return out
 
 
+def walk_in(det: RadarDwellDetector) -> None:
+    det.observe(presence(PresenceState.MOVING, -20))
+
+
 def test_still_for_the_limit_raises_once_with_the_radar_as_evidence():
     det = RadarDwellDetector({"radar-bath": LIMIT})
+    walk_in(det)
     assert det.observe(presence(PresenceState.STILL, 0)) == []
     assert ticks(det, 30, LIMIT - 30) == []
     (f,) = ticks(det, LIMIT, LIMIT + 600)
@@ -36,6 +41,7 @@ def test_still_for_the_limit_raises_once_with_the_radar_as_evidence():
 
 def test_a_moving_blip_neither_resets_nor_clears_but_lasting_movement_clears():
     det = RadarDwellDetector({"radar-bath": LIMIT})
+    walk_in(det)
     det.observe(presence(PresenceState.STILL, 0))
     det.observe(presence(PresenceState.MOVING, 600))  # a breath, a curtain: 5 s of "moving"
     det.observe(presence(PresenceState.STILL, 605))
@@ -45,6 +51,20 @@ def test_a_moving_blip_neither_resets_nor_clears_but_lasting_movement_clears():
     assert ticks(det, LIMIT + 70, LIMIT + 80) == []  # not settled yet
     (cleared,) = ticks(det, LIMIT + 90, LIMIT + 200)
     assert cleared.state is FindingState.CLEARED and cleared.key == "room_dwell:radar-bath"
+
+
+def test_a_still_target_in_a_room_nobody_walked_into_never_raises():
+    det = RadarDwellDetector({"radar-bath": LIMIT})
+    det.observe(presence(PresenceState.STILL, 0))  # a radiator, from the start
+    assert ticks(det, 30, 3 * LIMIT, step=60) == []
+    det.observe(presence(PresenceState.MOVING, 3 * LIMIT + 10))  # ...until someone comes in and stops
+    det.observe(presence(PresenceState.STILL, 3 * LIMIT + 20))
+    assert len(ticks(det, 3 * LIMIT + 30, 4 * LIMIT + 60, step=60)) == 1
+    # They leave: empty for a while, then the ghost "still" again: no new alert.
+    det.observe(presence(PresenceState.NONE, 5 * LIMIT, None))
+    assert [f.state for f in ticks(det, 5 * LIMIT + 10, 5 * LIMIT + 60)] == [FindingState.CLEARED]
+    det.observe(presence(PresenceState.STILL, 5 * LIMIT + 100))
+    assert ticks(det, 5 * LIMIT + 130, 7 * LIMIT, step=60) == []
 
 
 def test_an_empty_room_or_unknown_movement_never_raises():
