@@ -22,7 +22,7 @@ from detection.vitals.common import local_day
 
 KEEP_DAYS = 8
 MAX_GAP_S = 300.0
-SAMPLE_CAP = 1024
+SAMPLE_CAP = 256  # the hourly baseline save stays small on an SD card
 MEASURED = {"heart_rate_bpm": "heart_rate", "spo2_pct": "spo2", "body_temp_c": "temperature",
             "systolic_mmhg": "systolic", "diastolic_mmhg": "diastolic", "weight_kg": "weight"}
 
