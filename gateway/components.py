@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.radar import RadarDriver, RadarGroup, RadarSpec
 from drivers.rflink import DeviceSpec, RflinkDriver
-from drivers.rtl433 import MqttSource, Rtl433Device, Rtl433Driver
-from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
 from gateway.config import Config
 from gateway.supervisor import Component, ComponentSpec
 from gateway.wearables import WearableDriver, wearable_driver
 
 if TYPE_CHECKING:
+    # The optional families are imported only when a hub has them configured: each costs
+    # memory on a Pi that most homes never use.
+    from drivers.radar import RadarGroup
+    from drivers.rtl433 import Rtl433Device, Rtl433Driver
+    from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
     from gateway.daemon import Hub
 
 
@@ -25,11 +27,15 @@ def rflink_specs(cfg: Config) -> list[DeviceSpec]:
 
 
 def zigbee_specs(cfg: Config) -> list[ZigbeeDevice]:
+    from drivers.zigbee2mqtt import ZigbeeDevice
+
     return [ZigbeeDevice(z.id, z.friendly_name, z.kind, z.room, tuple(z.help_actions), tuple(z.cancel_actions))
             for z in cfg.zigbee_devices]
 
 
 def zigbee_broker(cfg: Config) -> BrokerSettings:
+    from drivers.zigbee2mqtt import BrokerSettings
+
     z = cfg.zigbee2mqtt
     return BrokerSettings(host=z.host, port=z.port, tls=z.tls, ca_file=z.ca_file, username=z.username,
                           password=z.password, base_topic=z.base_topic,
@@ -37,6 +43,8 @@ def zigbee_broker(cfg: Config) -> BrokerSettings:
 
 
 def rtl433_specs(cfg: Config) -> list[Rtl433Device]:
+    from drivers.rtl433 import Rtl433Device
+
     return [Rtl433Device(d.id, d.model, d.address, d.kind, d.room, d.channel, d.subtype, tuple(d.active_codes),
                          tuple(d.inactive_codes)) for d in cfg.rtl433_devices]
 
@@ -64,6 +72,8 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
     def radars(cfg: Config) -> RadarGroup | None:
         if not cfg.radars:
             return None
+        from drivers.radar import RadarDriver, RadarGroup, RadarSpec
+
         return RadarGroup(
             RadarDriver(r.port, RadarSpec(r.id, r.model, r.room), hub.pipeline.submit, hub.clock.now,
                         baudrate=r.baudrate or None)
@@ -73,9 +83,13 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
     def zigbee(cfg: Config) -> Zigbee2MqttDriver | None:
         if not cfg.zigbee2mqtt.enabled:
             return None
+        from drivers.zigbee2mqtt import Zigbee2MqttDriver
+
         return Zigbee2MqttDriver(zigbee_broker(cfg), zigbee_specs(cfg), hub.pipeline.submit, hub.clock.now)
 
     def follow_zigbee_devices(driver: Component, cfg: Config) -> None:
+        from drivers.zigbee2mqtt import Zigbee2MqttDriver
+
         if isinstance(driver, Zigbee2MqttDriver):
             driver.update_devices(zigbee_specs(cfg))
 
@@ -83,6 +97,8 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
         r = cfg.rtl433
         if not r.enabled:
             return None
+        from drivers.rtl433 import MqttSource, Rtl433Driver
+
         source = None
         if r.source == "mqtt":
             source = MqttSource(host=r.host, port=r.port, tls=r.tls, ca_file=r.ca_file, username=r.username,
@@ -91,6 +107,8 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
                             mqtt_source=source)
 
     def follow_rtl433_devices(driver: Component, cfg: Config) -> None:
+        from drivers.rtl433 import Rtl433Driver
+
         if isinstance(driver, Rtl433Driver):
             driver.update_devices(rtl433_specs(cfg))
 
