@@ -34,7 +34,6 @@ from gateway.config import Config, ConfigError, differences, save_atomic, secret
 from gateway.config.schema import PlatformConfig
 from gateway.detectors import build_detectors
 from gateway.learn import HeardCodes
-from gateway.pi_health import read_pi_health
 from gateway.pipeline import (
     TICK_S,
     DeviceRegistry,
@@ -48,12 +47,13 @@ from gateway.platform_settings import platform_file_errors
 from gateway.platform_switch import PlatformSwitch
 from gateway.probe import probe_broker
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
+from gateway.reports import hub_health, hub_status
 from gateway.sdnotify import Notifier, watchdog_loop
-from gateway.store import OPEN_STATES, AlertRow, open_store
+from gateway.store import AlertRow, open_store
 from gateway.supervisor import Supervisor
 from gateway.topics import Topics
 from gateway.uplink import Uplink
-from gateway.vitals_summary import DailyVitalsSender, vitals_view
+from gateway.vitals_summary import DailyVitalsSender
 from gateway.wearables import WearableDriver
 
 log = structlog.get_logger("carehub.daemon")
@@ -239,62 +239,12 @@ class Hub:
     # --- state and remote commands --------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return {
-            "platform": self.uplink.status(),
-            "clock": {"synced": self.clock.synced, "wall": time.time()},
-            "devices": self.registry.as_list(),
-            "open_alerts": [
-                {"id": a.id, "type": a.type, "severity": a.severity, "room": a.room, "device": a.device,
-                 "raised_wall": a.raised_wall, "level": a.level, "state": a.state}
-                for a in self.store.alerts(OPEN_STATES)
-            ],
-            "hub": {"site_id": self.config.site.id, "uptime_s": round(self.clock.uptime_s(), 1),
-                    "version": __version__},
-            "rflink": self.rflink.status() if self.rflink is not None else None,
-            "ble": {"radio_problem": self.ble.radio_problem} if self.ble is not None else None,
-            "maintenance": self.maintenance(),
-            "platform_switch": self.switch.last,
-            "home_learning": self.home_learning(),
-            "vitals": vitals_view(self.pipeline.detectors, int(self.clock.now().local // 86400)),
-        }
+        """What the page and the platform's ``status`` command show (gateway/reports.py)."""
+        return hub_status(self)
 
     def health(self) -> dict[str, Any]:
-        seen = {d.id: d.last_seen_wall for d in self.registry.devices.values()}
-        body: dict[str, Any] = {
-            "site": self.config.site.id,
-            "version": __version__,
-            "uptime_s": round(self.clock.uptime_s(), 1),
-            "clock_synced": self.clock.synced,
-            "outbox_depth": self.store.outbox_depth(),
-            "open_alerts": len(self.policy.open_alerts()),
-            "storage_failures": self.policy.storage_failures,
-            "devices_seen": sum(1 for v in seen.values() if v is not None),
-            "devices_total": len(seen),
-            "last_seen": seen,
-            "counters": {"pipeline": dict(self.pipeline.counters), "uplink": dict(self.uplink.counters)},
-        }
-        if self.rflink is not None:
-            body["rflink"] = self.rflink.status()
-        if self.ble is not None:
-            body["ble"] = self.ble.status()
-        for name in ("radar", "zigbee2mqtt", "rtl433"):  # their counters: garbage on the line, reconnects
-            component = self.supervisor.get(name)
-            if component is not None:
-                body[name] = component.status()
-        if self.web_counters is not None:
-            body["web"] = self.web_counters()
-        body["components"] = self.supervisor.report()
-        body["pi"] = read_pi_health()
-        body["home_learning"] = self.home_learning()
-        return body
-
-    def home_learning(self) -> dict[str, Any] | None:
-        """Per context, the silences the home monitor has learned and the limit now (None: no monitor)."""
-        for det in self.pipeline.detectors:
-            learning = getattr(det, "learning", None)
-            if det.name == "home" and learning is not None:
-                return learning(int(self.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
-        return None
+        """The periodic health message to the platform (gateway/reports.py)."""
+        return hub_health(self)
 
     async def send_test_alarm(self, actor: str) -> str:
         return self.policy.raise_test(actor)

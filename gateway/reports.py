@@ -1,0 +1,73 @@
+"""What the hub says of itself: the status the page and the platform read, and the health message."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from gateway import __version__
+from gateway.pi_health import read_pi_health
+from gateway.store import OPEN_STATES
+from gateway.vitals_summary import vitals_view
+
+if TYPE_CHECKING:
+    from gateway.daemon import Hub
+
+
+def hub_status(hub: Hub) -> dict[str, Any]:
+    return {
+        "platform": hub.uplink.status(),
+        "clock": {"synced": hub.clock.synced, "wall": time.time()},
+        "devices": hub.registry.as_list(),
+        "open_alerts": [
+            {"id": a.id, "type": a.type, "severity": a.severity, "room": a.room, "device": a.device,
+             "raised_wall": a.raised_wall, "level": a.level, "state": a.state}
+            for a in hub.store.alerts(OPEN_STATES)
+        ],
+        "hub": {"site_id": hub.config.site.id, "uptime_s": round(hub.clock.uptime_s(), 1),
+                "version": __version__},
+        "rflink": hub.rflink.status() if hub.rflink is not None else None,
+        "ble": {"radio_problem": hub.ble.radio_problem} if hub.ble is not None else None,
+        "maintenance": hub.maintenance(),
+        "platform_switch": hub.switch.last,
+        "home_learning": home_learning(hub),
+        "vitals": vitals_view(hub.pipeline.detectors, int(hub.clock.now().local // 86400)),
+    }
+
+def hub_health(hub: Hub) -> dict[str, Any]:
+    seen = {d.id: d.last_seen_wall for d in hub.registry.devices.values()}
+    body: dict[str, Any] = {
+        "site": hub.config.site.id,
+        "version": __version__,
+        "uptime_s": round(hub.clock.uptime_s(), 1),
+        "clock_synced": hub.clock.synced,
+        "outbox_depth": hub.store.outbox_depth(),
+        "open_alerts": len(hub.policy.open_alerts()),
+        "storage_failures": hub.policy.storage_failures,
+        "devices_seen": sum(1 for v in seen.values() if v is not None),
+        "devices_total": len(seen),
+        "last_seen": seen,
+        "counters": {"pipeline": dict(hub.pipeline.counters), "uplink": dict(hub.uplink.counters)},
+    }
+    if hub.rflink is not None:
+        body["rflink"] = hub.rflink.status()
+    if hub.ble is not None:
+        body["ble"] = hub.ble.status()
+    for name in ("radar", "zigbee2mqtt", "rtl433"):  # their counters: garbage on the line, reconnects
+        component = hub.supervisor.get(name)
+        if component is not None:
+            body[name] = component.status()
+    if hub.web_counters is not None:
+        body["web"] = hub.web_counters()
+    body["components"] = hub.supervisor.report()
+    body["pi"] = read_pi_health()
+    body["home_learning"] = home_learning(hub)
+    return body
+
+def home_learning(hub: Hub) -> dict[str, Any] | None:
+    """Per context, the silences the home monitor has learned and the limit now (None: no monitor)."""
+    for det in hub.pipeline.detectors:
+        learning = getattr(det, "learning", None)
+        if det.name == "home" and learning is not None:
+            return learning(int(hub.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
+    return None
