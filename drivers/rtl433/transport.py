@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import ssl
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
 
 from detection.events import Observation, Stamp
+from drivers.mqtt_feed import Broker, MqttFeed
 from drivers.rtl433.codec import MAX_LINE, Heard, Problem, Rtl433Codec, Rtl433Device
 
 log = structlog.get_logger("carehub.rtl433")
@@ -64,8 +62,6 @@ class Rtl433Driver:
         self.running = False
         self.heard: deque[Heard] = deque(maxlen=HEARD_KEPT)  # what the radio heard lately, for learn mode
         self._logged_at: dict[str, float] = {}
-        self._backlog = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def update_devices(self, devices: Iterable[Rtl433Device]) -> None:
         self.codec.update_devices(devices)
@@ -175,55 +171,21 @@ class Rtl433Driver:
     # --- MQTT -------------------------------------------------------------------------------
 
     async def _run_mqtt(self, s: MqttSource) -> None:
-        self._loop = asyncio.get_running_loop()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv311)
-        client.reconnect_delay_set(min_delay=max(1, round(self._restart_min)),
-                                   max_delay=max(1, round(self._restart_max)))
-        if s.username:
-            client.username_pw_set(s.username, s.password or None)
-        if s.tls:
-            try:
-                client.tls_set(ca_certs=s.ca_file or None, cert_reqs=ssl.CERT_REQUIRED,
-                               tls_version=ssl.PROTOCOL_TLS_CLIENT)
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                # A CA file that cannot be read will not fix itself: say so once and wait for new settings.
-                self.counters["settings_error"] += 1
-                log.error("rtl433.settings_error", error=f"TLS files (rtl433.ca_file): {exc}")
-                await asyncio.Event().wait()
-                return
-
-        def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-            if not reason.is_failure:
-                c.subscribe(s.topic, qos=0)
-            self._call(self._set_running, not reason.is_failure)
-
-        def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-            self._call(self._set_running, False)
-
-        def on_message(c: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-            if msg.retain:
-                return  # an old event replayed by the broker is not something that happened now
-            if self._backlog >= MAX_BACKLOG:  # approximate across threads: a bound on memory
-                self.counters["dropped_backlog"] += 1
-                return
-            self._backlog += 1
-            self._call(self._on_mqtt_line, bytes(msg.payload))
-
-        client.on_connect = on_connect
-        client.on_disconnect = on_disconnect
-        client.on_message = on_message
-        client.connect_async(s.host, s.port, keepalive=30)
-        client.loop_start()
+        broker = Broker(s.host, s.port, s.client_id, tls=s.tls, ca_file=s.ca_file, username=s.username,
+                        password=s.password, protocol="3.1.1", reconnect_min_s=self._restart_min,
+                        reconnect_max_s=self._restart_max)
+        feed = MqttFeed(broker, [(s.topic, 0)], on_message=self._on_mqtt_message,
+                        on_state=lambda up, why: self._set_running(up), counters=self.counters, family="rtl433",
+                        max_backlog=MAX_BACKLOG)
         try:
-            await asyncio.Event().wait()
+            await feed.run()
         finally:
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
             self.running = False
 
-    def _on_mqtt_line(self, raw: bytes) -> None:
-        self._backlog -= 1
-        self.handle_line(raw)
+    def _on_mqtt_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if retained:
+            return  # an old event replayed by the broker is not something that happened now
+        self.handle_line(payload)
 
     def _set_running(self, up: bool) -> None:
         if up != self.running:
@@ -233,11 +195,6 @@ class Rtl433Driver:
                                               broker=f"{self.mqtt_source.host}:{self.mqtt_source.port}"
                                               if self.mqtt_source else "")
 
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(fn, *args)
 
 
 def _heard_dict(h: Heard) -> dict[str, Any]:

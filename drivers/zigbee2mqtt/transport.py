@@ -4,28 +4,23 @@ This is its own broker connection, not the platform's: Zigbee2MQTT usually runs
 on a local mosquitto that the platform never sees. paho runs its network loop
 in its own thread and reconnects by itself with capped backoff; each message is
 handed to the event loop, where the codec runs, so observations reach the
-pipeline on the loop's thread like every other driver's. A broker that floods
-the hub is cut off at ``MAX_BACKLOG`` messages waiting, counted, never queued
-without bound.
+pipeline on the loop's thread like every other driver's (``drivers/mqtt_feed.py``,
+shared with rtl_433's MQTT output). A broker that floods the hub is cut off at
+``MAX_BACKLOG`` messages waiting, counted, never queued without bound.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from detection.events import Observation, Stamp
+from drivers.mqtt_feed import Broker, MqttFeed
 from drivers.zigbee2mqtt.codec import MAX_BRIDGE_PAYLOAD, BridgeDevice, Problem, Zigbee2MqttCodec, ZigbeeDevice
 
 log = structlog.get_logger("carehub.zigbee2mqtt")
@@ -63,10 +58,8 @@ class Zigbee2MqttDriver:
         self.devices_state: dict[str, dict[str, Any]] = {}  # configured id -> last known fields
         self.bridge_devices: list[BridgeDevice] = []
         self.unknown_names: Counter[str] = Counter()  # friendly names heard but not configured (learn mode)
-        self._backlog = 0
         self._logged_at: dict[str, float] = {}
         self._quiet: Counter[str] = Counter()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def update_devices(self, devices: Iterable[ZigbeeDevice]) -> None:
         self.codec.update_devices(devices)
@@ -78,79 +71,24 @@ class Zigbee2MqttDriver:
                 "unknown_names": dict(self.unknown_names.most_common(20))}
 
     async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        try:
-            client = self._make_client()
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            # A CA file that cannot be read will not fix itself: say so once and wait for new settings.
-            self.counters["settings_error"] += 1
-            log.error("zigbee2mqtt.settings_error", error=f"TLS files (zigbee2mqtt.ca_file): {exc}")
-            await asyncio.Event().wait()
-            return
         s = self.settings
-        client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=True,
-                             properties=self._connect_properties())
-        client.loop_start()  # paho's thread: connects, retries with backoff, reads
+        broker = Broker(s.host, s.port, s.client_id, tls=s.tls, ca_file=s.ca_file, username=s.username,
+                        password=s.password, keepalive_s=s.keepalive_s, reconnect_min_s=s.reconnect_min_s,
+                        reconnect_max_s=s.reconnect_max_s,
+                        # The broker must not send us more than the largest message we would read.
+                        max_packet_bytes=MAX_BRIDGE_PAYLOAD + 4096)
+        feed = MqttFeed(broker, [(topic, 1) for topic in self.codec.subscriptions()], on_message=self._handle,
+                        on_state=self._state, counters=self.counters, family="zigbee2mqtt", max_backlog=MAX_BACKLOG)
         try:
-            await asyncio.Event().wait()
+            await feed.run()
         finally:
-            client.disconnect()
-            await asyncio.to_thread(client.loop_stop)
             self.connected = False
 
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
-        client.reconnect_delay_set(min_delay=max(1, round(s.reconnect_min_s)),
-                                   max_delay=max(1, round(s.reconnect_max_s)))
-        if s.username:
-            client.username_pw_set(s.username, s.password or None)
-        if s.tls:
-            client.tls_set(ca_certs=s.ca_file or None, cert_reqs=ssl.CERT_REQUIRED,
-                           tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
-    def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        # The broker must not send us more than the largest message we would read.
-        props.MaximumPacketSize = MAX_BRIDGE_PAYLOAD + 4096
-        return props
-
-    # --- paho's thread ----------------------------------------------------------------------
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            self._call(self._log_connect_problem, str(reason))
-            return
-        for topic in self.codec.subscriptions():
-            client.subscribe(topic, qos=1)
-        self._call(self._set_connected, True)
-
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._call(self._log_connect_problem, "connection failed")
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        self._call(self._set_connected, False)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        # Approximate across the two threads, which is all a bound on memory needs.
-        if self._backlog >= MAX_BACKLOG:
-            self.counters["dropped_backlog"] += 1
-            return
-        self._backlog += 1
-        self._call(self._handle, msg.topic, bytes(msg.payload), bool(msg.retain))
-
-    def _call(self, fn: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(fn, *args)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
+    def _state(self, up: bool, why: str) -> None:
+        if not up and why:
+            self._log_connect_problem(why)
+        else:
+            self._set_connected(up)
 
     # --- the event loop ---------------------------------------------------------------------
 
@@ -175,7 +113,6 @@ class Zigbee2MqttDriver:
                         reason=why)
 
     def _handle(self, topic: str, payload: bytes, retained: bool) -> None:
-        self._backlog -= 1
         self.counters["messages"] += 1
         try:
             decoded = self.codec.decode(topic, payload, self._clock(), retained=retained)

@@ -54,8 +54,9 @@ def _forbidden(rel: Path, module: str, top: str, module_level: bool) -> str | No
             return "a driver knows nothing of the hub or the simulators"
         if top == "detection" and module != "detection.events" and not module.startswith("detection.events."):
             return "drivers/ may use detection.events (the vocabulary) only"
-        if top == "drivers" and len(rel.parts) > 2 and module.split(".")[1:2] != [rel.parts[1]]:
-            return "a driver family does not import another family"
+        shared = module.count(".") == 1 and (REPO / "drivers" / (module.split(".")[1] + ".py")).exists()
+        if top == "drivers" and len(rel.parts) > 2 and module.split(".")[1:2] != [rel.parts[1]] and not shared:
+            return "a driver family does not import another family (shared transports are drivers/*.py)"
     elif room == "gateway":
         if top == "simulators":
             if rel.parts[:2] != ("gateway", "commands") or module_level:
