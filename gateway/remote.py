@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,14 +35,12 @@ class RemoteHub(Protocol):
 
 
 class PlatformCommands:
-    def __init__(self, hub: RemoteHub, state_dir: Path,
-                 record: Callable[[str, str, list[dict[str, Any]]], Awaitable[None]] | None = None) -> None:
+    def __init__(self, hub: RemoteHub, state_dir: Path) -> None:
         self.hub = hub
         self.audit = AuditLog(state_dir)
-        self._record = record or self._record_off_loop
 
-    async def _record_off_loop(self, who: str, action: str, changed: list[dict[str, Any]]) -> None:
-        await asyncio.to_thread(self.audit.record, who, action, changed)
+    async def _record(self, who: str, action: str, changed: list[dict[str, Any]]) -> None:
+        await asyncio.to_thread(self.audit.record, who, action, changed)  # fsync off the loop
 
     async def handle(self, command: str, body: dict[str, Any]) -> dict[str, Any]:
         if command == "ping":

@@ -77,11 +77,6 @@ class SequenceNumbers:
         self._claimed = self._claimed_noted = self._file.claimed
         self.issued = max(db_counter, self._file.claimed)
 
-    @property
-    def floor(self) -> int:
-        """Every number at or below this may have been issued before (this run or an earlier one)."""
-        return max(self.issued, self._file.reserved)
-
     def next_for_db(self, db_counter: int) -> int:
         """The next number, for an alert the database is storing now."""
         seq = max(db_counter, self.issued) + 1

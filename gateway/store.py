@@ -196,11 +196,6 @@ class Store:
         row = self._db.execute("SELECT value FROM meta WHERE key='alert_seq'").fetchone()
         return int(row["value"]) if row else 0
 
-    @property
-    def seq_floor(self) -> int:
-        """Every number at or below this may have been issued before (this run or an earlier one)."""
-        return self._seq.floor
-
     def claim_seq(self) -> int:
         """A sequence number that was never issued, without touching the database.
 
