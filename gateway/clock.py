@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from detection.events import Stamp
@@ -22,6 +22,18 @@ def _default_synced() -> bool:
     except ImportError:  # pragma: no cover - pi_health ships with the package
         return True
     return clock_synced()
+
+
+def synced_from_env(env: Mapping[str, str]) -> Callable[[], bool] | None:
+    """A synced wall clock forced by the tests (``CAREHUB_TEST_HOOKS=1 CAREHUB_TEST_CLOCK_SYNCED=1``).
+
+    Test machines are often not NTP-synced (a container), and what a hub does only
+    with a trustworthy date (the daily vitals summary) must still be tested
+    through the real daemon. None: ask the kernel, as in production.
+    """
+    if env.get("CAREHUB_TEST_HOOKS") == "1" and env.get("CAREHUB_TEST_CLOCK_SYNCED") == "1":
+        return lambda: True
+    return None
 
 
 class HubClock:

@@ -28,7 +28,7 @@ from drivers.rflink.codec import Heard
 from gateway import __version__
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
-from gateway.clock import HubClock
+from gateway.clock import HubClock, synced_from_env
 from gateway.components import hub_components
 from gateway.config import Config, ConfigError, differences, save_atomic, secret_paths, to_data
 from gateway.config.schema import PlatformConfig
@@ -74,7 +74,7 @@ class Hub:
     def __init__(self, cfg: Config, config_path: Path) -> None:
         self.config = cfg
         self.config_path = config_path
-        self.clock = HubClock()
+        self.clock = HubClock(synced_from_env(os.environ))
         self.store, damaged = open_store(cfg.storage.path)
         if damaged is not None:
             # Alerts not yet delivered may be in the damaged file: say so loudly, then keep watching.
@@ -154,7 +154,8 @@ class Hub:
         sup.spawn("ticks", self._every(TICK_S, self.pipeline.tick))
         sup.spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
         sup.spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
-        sup.spawn("vitals_summary", self._every(VITALS_SUMMARY_S, self.vitals_summary.tick))
+        # At once too: a hub that was off over midnight sends the missed days now, not a minute later.
+        sup.spawn("vitals_summary", self._every(VITALS_SUMMARY_S, self.vitals_summary.tick, at_start=True))
         sup.start(self.config)
         sup.spawn("watchdog", lambda: watchdog_loop(self.notifier, self.healthy))
         self.notifier.ready()
@@ -185,13 +186,16 @@ class Hub:
         return all(self.supervisor.running(name) for name in ("uplink", "policy", "ticks"))
 
     @staticmethod
-    async def _every_impl(period: float, fn: Callable[[], None]) -> None:
+    async def _every_impl(period: float, fn: Callable[[], None], at_start: bool = False) -> None:
+        if at_start:
+            fn()
         while True:
             await asyncio.sleep(period)
             fn()
 
-    def _every(self, period: float, fn: Callable[[], None]) -> Callable[[], Coroutine[Any, Any, None]]:
-        return lambda: self._every_impl(period, fn)
+    def _every(self, period: float, fn: Callable[[], None],
+               at_start: bool = False) -> Callable[[], Coroutine[Any, Any, None]]:
+        return lambda: self._every_impl(period, fn, at_start)
 
     def _flush_and_prune(self) -> None:
         self.pipeline.flush_journal()
