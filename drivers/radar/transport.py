@@ -1,8 +1,8 @@
 """mmWave radars on serial ports: open, read, survive unplugging and hangs.
 
 Each radar is configured by its ``/dev/serial/by-id/...`` path, which vanishes
-with the USB adapter and comes back with it, so the driver retries opening it
-with capped, jittered exponential backoff (like drivers/rflink/transport.py).
+with the USB adapter and comes back with it, so ``drivers/serial_link.py`` retries
+opening it with capped, jittered exponential backoff (as for RFLink).
 An LD2410 reports about ten times a second, so a port that stays open but says
 nothing for ``quiet_reopen_s`` is a hung adapter and is reopened; supervision
 (``offline_after_s``) raises the technical alert if that does not help.
@@ -11,41 +11,21 @@ nothing for ``quiet_reopen_s`` is a hung adapter and is reopened; supervision
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import serial
-import serial_asyncio_fast
 import structlog
 
 from detection.events import Observation, Stamp
 from drivers.radar.observations import BAUDRATES, RadarDecoder, RadarSpec
+from drivers.serial_link import SerialLink
 
 log = structlog.get_logger("carehub.radar")
 
 BAD_FRAME_LOG_S = 60.0
 _PROBLEMS = ("bad_length", "bad_trailer", "bad_payload", "bad_head_checksum", "bad_data_checksum")
-
-
-class _Protocol(asyncio.Protocol):
-    def __init__(self, on_data: Callable[[bytes], None]) -> None:
-        self.on_data = on_data
-        self.closed: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self.on_data(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(exc)
 
 
 class RadarDriver:
@@ -68,16 +48,19 @@ class RadarDriver:
         self.baudrate = baudrate or BAUDRATES[spec.model]
         self._emit = emit
         self._clock = clock
-        self._reopen_min = reopen_min_s
-        self._reopen_max = reopen_max_s
         # Only the LD2410 is documented to report continuously; a quiet MR60FDA2 may just be a quiet room.
         self._quiet_reopen_s = quiet_reopen_s if quiet_reopen_s is not None else (
             30.0 if spec.model == "ld2410" else 0.0)
         self.decoder = RadarDecoder(spec)
         self.counters: Counter[str] = Counter()
-        self.connected = False
         self._last_frame = time.monotonic()
+        # While a hung radar is reopened every quiet_reopen_s, "radar.quiet" said so once.
         self._quiet_logged = False
+        self._link = SerialLink(
+            port, self.baudrate, self._handle, log=log, name="radar",
+            fields={"radar": spec.id, "model": spec.model}, counters=self.counters,
+            session=self._watch_quiet if self._quiet_reopen_s > 0 else None, on_open=self._opened,
+            quiet=lambda: self._quiet_logged, reopen_min_s=reopen_min_s, reopen_max_s=reopen_max_s)
         self._logged_at: dict[str, float] = {}
         self._logged_count: Counter[str] = Counter()
 
@@ -86,46 +69,15 @@ class RadarDriver:
                 "last_report": dict(self.decoder.last_report),
                 "counters": dict(self.counters + self.decoder.counters)}
 
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
+
     async def run(self) -> None:
-        delay = self._reopen_min
-        failing_logged = False
-        while True:
-            try:
-                transport, proto = await serial_asyncio_fast.create_serial_connection(
-                    asyncio.get_running_loop(), lambda: _Protocol(self._handle),
-                    url=self.port, baudrate=self.baudrate,
-                )
-            except (OSError, serial.SerialException, ValueError) as exc:
-                self.counters["open_failed"] += 1
-                if not failing_logged:  # once per outage, not once per retry
-                    log.warning("radar.open_failed", radar=self.spec.id, port=self.port, error=str(exc),
-                                retry_s=round(delay, 2))
-                    failing_logged = True
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self._reopen_max)
-                continue
-            self.connected = True
-            failing_logged = False
-            delay = self._reopen_min
-            self.counters["opened"] += 1
-            self._last_frame = time.monotonic()
-            # While a hung radar is reopened every quiet_reopen_s, "radar.quiet" said so once.
-            (log.debug if self._quiet_logged else log.info)(
-                "radar.opened", radar=self.spec.id, port=self.port, model=self.spec.model)
-            assert isinstance(proto, _Protocol)
-            watchdog = asyncio.create_task(self._watch_quiet(transport)) if self._quiet_reopen_s > 0 else None
-            try:
-                lost = await proto.closed
-            finally:
-                if watchdog is not None:
-                    watchdog.cancel()
-                    await asyncio.gather(watchdog, return_exceptions=True)
-                transport.close()
-            self.connected = False
-            self.counters["lost"] += 1
-            (log.debug if self._quiet_logged else log.warning)(
-                "radar.lost", radar=self.spec.id, port=self.port, error=str(lost) if lost else "closed")
-            await asyncio.sleep(self._reopen_min)
+        await self._link.run()
+
+    def _opened(self) -> None:
+        self._last_frame = time.monotonic()
 
     async def _watch_quiet(self, transport: asyncio.Transport) -> None:
         while True:

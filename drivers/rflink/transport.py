@@ -1,8 +1,8 @@
 """The RFLink gateway on a serial port: open, read, survive unplugging.
 
 The port is configured by its ``/dev/serial/by-id/...`` path, which disappears
-when the USB device is pulled and comes back with it, so the driver simply
-retries opening the configured path with capped exponential backoff. A gateway
+when the USB device is pulled and comes back with it; ``drivers/serial_link.py``
+retries opening it with capped exponential backoff. A gateway
 that is plugged in but hung prints nothing, which on a quiet night looks just
 like a quiet home, so the driver also sends RFLink's ``10;PING;`` and reopens
 the port when no ``PONG`` comes back.
@@ -11,15 +11,10 @@ the port when no ``PONG`` comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-import serial
-import serial_asyncio_fast
 import structlog
 
 from detection.events import Observation, Stamp
@@ -33,25 +28,9 @@ from drivers.rflink.codec import (
     RepeatFilter,
     decode_line,
 )
+from drivers.serial_link import SerialLink
 
 log = structlog.get_logger("carehub.rflink")
-
-
-class _ExceptionOnOneLine(logging.Filter):
-    """pyserial-asyncio-fast logs "Failed to flush serial connection" with a full traceback on
-    every unplug; an unplug is expected and ``rflink.lost`` reports it, so its error text is enough."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-logging.getLogger("serial_asyncio_fast").addFilter(_ExceptionOnOneLine())
 
 
 BAD_LINE_LOG_S = 60.0
@@ -78,26 +57,6 @@ class _OncePerInterval:
         return self._quiet.pop(kind, 0)
 
 
-class _LineProtocol(asyncio.Protocol):
-    def __init__(self, on_line: Callable[[bytes], None]) -> None:
-        self.framer = LineFramer()
-        self.on_line = on_line
-        self.closed: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        for line in self.framer.feed(data):
-            self.on_line(line)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(exc)
-
-
 class RflinkDriver:
     name = "rflink"
 
@@ -121,16 +80,21 @@ class RflinkDriver:
         self._emit = emit
         self._clock = clock
         self._on_heard = on_heard
-        self._reopen_min = reopen_min_s
-        self._reopen_max = reopen_max_s
         self._ping_interval = ping_interval_s
         self._ping_timeout = ping_timeout_s
         self._repeats = RepeatFilter()
         self._pong = asyncio.Event()
         self.counters: Counter[str] = Counter()
         self._bad_log = _OncePerInterval()
-        self.connected = False
         self.banner: dict[str, str] = {}
+        self._framer = LineFramer()
+        self._link = SerialLink(port, baudrate, self._data, log=log, name="rflink", counters=self.counters,
+                                session=self._keepalive, on_open=self._opened, on_close=self._closed,
+                                reopen_min_s=reopen_min_s, reopen_max_s=reopen_max_s)
+
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
 
     def update_devices(self, devices: Iterable[DeviceSpec]) -> None:
         """Apply a new device list live (the technician added a sensor)."""
@@ -145,45 +109,18 @@ class RflinkDriver:
         }
 
     async def run(self) -> None:
-        delay = self._reopen_min
-        failing_logged = False
-        while True:
-            try:
-                transport, proto = await serial_asyncio_fast.create_serial_connection(
-                    asyncio.get_running_loop(),
-                    lambda: _LineProtocol(self._handle_line),
-                    url=self.port,
-                    baudrate=self.baudrate,
-                )
-            except (OSError, serial.SerialException, ValueError) as exc:
-                self.counters["open_failed"] += 1
-                if not failing_logged:  # once per outage, not once per retry
-                    log.warning("rflink.open_failed", port=self.port, error=str(exc), retry_s=round(delay, 2))
-                    failing_logged = True
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self._reopen_max)
-                continue
+        await self._link.run()
 
-            self.connected = True
-            failing_logged = False
-            self.counters["opened"] += 1
-            log.info("rflink.opened", port=self.port)
-            delay = self._reopen_min
-            assert isinstance(proto, _LineProtocol)
-            pinger = asyncio.create_task(self._keepalive(transport))
-            try:
-                lost = await proto.closed
-            finally:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pinger
-                transport.close()
-                self.counters["overlong"] += proto.framer.overlong
-                proto.framer.overlong = 0
-            self.connected = False
-            self.counters["lost"] += 1
-            log.warning("rflink.lost", port=self.port, error=str(lost) if lost else "closed")
-            await asyncio.sleep(self._reopen_min)
+    def _opened(self) -> None:
+        self._framer = LineFramer()  # a partial line from before the unplug is not half of the next one
+
+    def _closed(self) -> None:
+        self.counters["overlong"] += self._framer.overlong
+        self._framer.overlong = 0
+
+    def _data(self, data: bytes) -> None:
+        for line in self._framer.feed(data):
+            self._handle_line(line)
 
     async def _keepalive(self, transport: asyncio.Transport) -> None:
         while True:
