@@ -79,6 +79,13 @@ class WearableEmulator:
         self._writers: list[asyncio.StreamWriter] = []
         self._subscribed: set[tuple[str, str]] = set()
         self._connected: set[str] = set()
+        # Indications, as ATT has them: one outstanding per link until the hub confirms it; what is
+        # not confirmed stays in the device (a cuff keeps an unsent measurement) and goes again later.
+        self._indications: dict[str, deque[tuple[str, bytes]]] = {}
+        self._awaiting: dict[str, tuple[int, str, bytes, asyncio.TimerHandle]] = {}
+        self._next_indication = 0
+        self.att_timeout_s = 30.0  # ATT's transaction timeout: no confirmation, the link is dropped
+        self.confirmed: dict[str, int] = {}
         self._server: asyncio.AbstractServer | None = None
 
     # --- control from any thread ---------------------------------------------------
@@ -112,6 +119,12 @@ class WearableEmulator:
         """One notification or indication on any characteristic the hub subscribed to (the SIG health
         profiles' measurements, made with their codecs' encoders or golden bytes)."""
         self._call(self._notify, address.upper(), uuid, data)
+
+    def indicate(self, address: str, uuid: str, data: bytes) -> None:
+        """A measurement the device keeps until the hub confirms it: sent as an indication when the
+        hub is connected and subscribed to ``uuid`` (at once, or on the next connection), one at a
+        time, each after the previous one's confirmation, as ATT requires."""
+        self._call(self._queue_indication, address.upper(), uuid, data)
 
     def silence(self, address: str, silent: bool = True) -> None:
         """Out of range or switched off: it stops advertising and drops its link."""
@@ -166,7 +179,42 @@ class WearableEmulator:
         if address in self._connected:
             self._connected.discard(address)
             self._subscribed = {k for k in self._subscribed if k[0] != address}
+            self._unconfirmed(address)
             self._send({"ev": "disconnected", "address": address})
+
+    def _queue_indication(self, address: str, uuid: str, data: bytes) -> None:
+        self._indications.setdefault(address, deque()).append((uuid, data))
+        self._pump(address)
+
+    def _pump(self, address: str) -> None:
+        """Send the device's next kept measurement whose characteristic the hub subscribed to."""
+        queue = self._indications.get(address)
+        if address in self._awaiting or not queue or address not in self._connected or self._loop is None:
+            return
+        for i, (uuid, data) in enumerate(queue):
+            if (address, uuid) in self._subscribed:
+                del queue[i]
+                self._next_indication += 1
+                timer = self._loop.call_later(self.att_timeout_s, self._drop, address)
+                self._awaiting[address] = (self._next_indication, uuid, data, timer)
+                self._send({"ev": "indication", "address": address, "uuid": uuid, "data": data.hex(),
+                            "id": self._next_indication})
+                return
+
+    def _confirm(self, address: str, ident: int) -> None:
+        awaiting = self._awaiting.get(address)
+        if awaiting is None or awaiting[0] != ident:
+            return  # a confirmation for nothing outstanding: ATT ignores it too
+        awaiting[3].cancel()
+        del self._awaiting[address]
+        self.confirmed[address] = self.confirmed.get(address, 0) + 1
+        self._pump(address)
+
+    def _unconfirmed(self, address: str) -> None:
+        awaiting = self._awaiting.pop(address, None)
+        if awaiting is not None:
+            awaiting[3].cancel()
+            self._indications.setdefault(address, deque()).appendleft((awaiting[1], awaiting[2]))
 
     async def _advertise(self) -> None:
         while True:
@@ -201,6 +249,8 @@ class WearableEmulator:
         finally:
             with contextlib.suppress(ValueError):
                 self._writers.remove(writer)
+            for address in list(self._awaiting):
+                self._unconfirmed(address)
             self._connected.clear()
             self._subscribed.clear()
 
@@ -219,6 +269,9 @@ class WearableEmulator:
             self._send({"ev": "connected", "address": address})
         elif op == "notify":
             self._subscribed.add((address, msg["uuid"]))
+            self._pump(address)
+        elif op == "confirm":
+            self._confirm(address, int(msg["id"]))
         elif op == "read":
             value = {BUTTON: encode_button(w.presses), BATTERY_LEVEL: bytes([w.battery_pct])}.get(msg["uuid"], b"")
             self._send({"ev": "read", "id": msg["id"], "data": value.hex()})

@@ -7,11 +7,16 @@ the simulators: only the bytes of the profile cross the socket.
 Hub -> emulator: ``{"op": "scan"}``, ``{"op": "connect", "address": A}``,
 ``{"op": "notify", "address": A, "uuid": U}``, ``{"op": "read", "address": A,
 "uuid": U, "id": N}``, ``{"op": "write", "address": A, "uuid": U, "data": HEX}``,
-``{"op": "disconnect", "address": A}``.
+``{"op": "disconnect", "address": A}``, ``{"op": "confirm", "address": A, "id": N}``.
 Emulator -> hub: ``{"ev": "advert", "address", "name", "rssi"}``,
 ``{"ev": "connected"|"disconnected", "address"}``, ``{"ev": "error", "address",
 "error"}``, ``{"ev": "notification", "address", "uuid", "data": HEX}``,
+``{"ev": "indication", "address", "uuid", "data": HEX, "id": N}``,
 ``{"ev": "read", "id", "data": HEX}``.
+
+An indication is confirmed after its callback has taken it, as BlueZ confirms
+one (ATT Handle Value Confirmation) for a subscriber: the device sends its next
+kept measurement only then, and keeps one that was never confirmed.
 """
 
 from __future__ import annotations
@@ -110,10 +115,13 @@ class LoopbackRadio:
         address = str(msg.get("address", "")).upper()
         if ev == "advert" and self._on_advert is not None:
             self._on_advert(Advert(msg["address"], msg.get("name"), msg.get("rssi")))
-        elif ev == "notification":
+        elif ev in ("notification", "indication"):
             cb = self._callbacks.get((msg["address"], msg["uuid"]))
             if cb is not None:
                 cb(bytes.fromhex(msg["data"]))
+            if ev == "indication" and self._writer is not None:
+                confirm = {"op": "confirm", "address": msg["address"], "id": int(msg["id"])}
+                self._writer.write(json.dumps(confirm).encode() + b"\n")
         elif ev == "read":
             fut = self._pending.pop(int(msg["id"]), None)
             if fut is not None and not fut.done():

@@ -43,7 +43,7 @@ def test_a_blood_pressure_crisis_reaches_the_platform_and_a_watch_off_for_a_mome
     # The cuff measured a minute ago (its own time stamp), 192/104 mmHg, pulse 88, and indicates it now.
     taken = calendar.timegm(time.localtime()) - 60.0  # the cuff's clock is local time
     measurement = bytes([0x06]) + struct.pack("<HHH", 192, 104, 133) + encode_date_time(taken) + struct.pack("<H", 88)
-    emulator.notify(CUFF, BLOOD_PRESSURE_MEASUREMENT, measurement)
+    emulator.indicate(CUFF, BLOOD_PRESSURE_MEASUREMENT, measurement)
     assert platform.wait_for(lambda p: bool(p.alerts_of("blood_pressure_high", "open")), timeout=15), hub.tail()
     alert = platform.alerts_of("blood_pressure_high", "open")[0]
     assert alert["severity"] == "urgent" and alert["device"] == "cuff"
@@ -70,15 +70,18 @@ def test_a_measurement_the_cuff_kept_from_yesterday_is_in_yesterdays_summary_sen
                      wearables=[{"id": "cuff", "address": CUFF, "profile": "blood_pressure"}])
     env = {"CAREHUB_TEST_HOOKS": "1", "CAREHUB_TEST_CLOCK_SYNCED": "1"}
     got, close = _summaries(mosquitto.port)
+    today = calendar.timegm(time.localtime()) // 86400  # the cuff's clock is local time, like the hub's days
+    taken = today * 86400.0 - 15 * 3600.0  # yesterday, 09:00 local: the cuff kept it, the hub was away
+    emulator.indicate(CUFF, BLOOD_PRESSURE_MEASUREMENT, bytes([0x06]) + struct.pack("<HHH", 128, 82, 97)
+                      + encode_date_time(taken) + struct.pack("<H", 66))
     try:
         hub = daemon_factory(cfg, env).start()
         hub.wait_event("ble.connected", timeout=15)
-        today = calendar.timegm(time.localtime()) // 86400  # the cuff's clock is local time, like the hub's days
-        taken = today * 86400.0 - 15 * 3600.0  # yesterday, 09:00 local
-        measurement = (bytes([0x06]) + struct.pack("<HHH", 128, 82, 97) + encode_date_time(taken)
-                       + struct.pack("<H", 66))
-        emulator.notify(CUFF, BLOOD_PRESSURE_MEASUREMENT, measurement)
-        time.sleep(3.0)  # no log line per reading (a watch sends one a second): give it time to arrive
+        deadline = time.monotonic() + 10
+        while not emulator.confirmed.get(CUFF) and time.monotonic() < deadline:
+            time.sleep(0.1)  # sent on subscription, confirmed once the hub took it
+        assert emulator.confirmed.get(CUFF) == 1, hub.tail()
+        time.sleep(0.5)
         hub.stop()  # saves what the detectors learned, yesterday's reading with it
         # The hub was off at midnight: its last summary sent was the day before yesterday's.
         db = sqlite3.connect(tmp_path / "state" / "carehub.db")
