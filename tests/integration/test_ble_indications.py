@@ -11,6 +11,7 @@ they would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -35,12 +36,18 @@ def emulator(tmp_path):
 async def _take(path: str, want: int) -> list[bytes]:
     radio = LoopbackRadio(path)
     got: list[bytes] = []
+    enough = asyncio.Event()
+
+    def take(data: bytes) -> None:
+        got.append(data)
+        if len(got) >= want:
+            enough.set()
+
     await radio.start_scan(lambda advert: None)
     link = await radio.connect(CUFF, lambda: None, 5.0)
-    await link.start_notify(BLOOD_PRESSURE_MEASUREMENT, got.append)
-    deadline = time.monotonic() + 5
-    while len(got) < want and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    await link.start_notify(BLOOD_PRESSURE_MEASUREMENT, take)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(enough.wait(), 5)
     await asyncio.sleep(0.2)  # nothing more than what was kept may arrive
     await radio.stop_scan()
     return got
