@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+import structlog
 
+from gateway.config import toml_edit
+from gateway.config.lines import key_lines, line_of
 from gateway.config.schema import Config
 from gateway.config.validation import (
     ConfigError,
@@ -46,7 +49,11 @@ def load(path: str | os.PathLike[str]) -> Config:
         raise ConfigError([FieldError("<file>", str(path), f"UTF-8 text ({exc.reason})")]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([FieldError("<file>", str(path), f"valid TOML ({exc})")]) from exc
-    return validate(data)
+    try:
+        return validate(data)
+    except ConfigError as exc:
+        lines = key_lines(raw.decode("utf-8"))
+        raise ConfigError([dataclasses.replace(e, line=line_of(lines, e.path)) for e in exc.errors]) from None
 
 
 def merge(cfg: Config, changes: dict[str, Any]) -> Config:
@@ -77,16 +84,44 @@ def _deep_update(dst: dict[str, Any], src: dict[str, Any]) -> None:
 def save_atomic(cfg: Config, path: str | os.PathLike[str]) -> None:
     """Write ``cfg`` so that a power cut leaves either the old or the new file.
 
-    Temp file in the same directory, fsync, keep the previous copy as ``.bak``,
-    rename over, fsync the directory.
+    Only the settings that changed are written into the existing file, so the
+    installer's comments and layout stay (gateway/config/toml_edit.py). Temp file
+    in the same directory, fsync, keep the previous copy as ``.bak``, rename over,
+    fsync the directory.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():
+    previous = target.read_bytes() if target.exists() else None
+    if previous is not None:
         # The previous copy is itself written atomically, so at every instant the
         # directory holds a complete carehub.toml.
-        write_atomic(target.with_name(target.name + ".bak"), target.read_bytes())
-    write_atomic(target, tomli_w.dumps(to_data(cfg)).encode("utf-8"))
+        write_atomic(target.with_name(target.name + ".bak"), previous)
+    write_atomic(target, config_text(cfg, previous).encode("utf-8"))
+
+
+def config_text(cfg: Config, previous: bytes | None) -> str:
+    """The file's new text: ``previous`` with what changed written in, or a whole new file."""
+    new = to_data(cfg)
+    if previous is None:
+        return toml_edit.fresh(new)
+    try:
+        text = previous.decode("utf-8")
+        meant: dict[str, Any] | None = None
+        with contextlib.suppress(ConfigError):
+            meant = to_data(validate(tomllib.loads(text)))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return toml_edit.fresh(new)  # nothing readable to keep
+    out = toml_edit.edited(text, new, meant)
+    # The file must say exactly what the hub now runs on; an edit that does not is never written.
+    try:
+        same = to_data(validate(tomllib.loads(out))) == new
+    except (ConfigError, tomllib.TOMLDecodeError):
+        same = False
+    if not same:
+        structlog.get_logger("carehub.config").warning(
+            "config.rewritten_whole", why="the edit kept the comments but not the values")
+        return toml_edit.fresh(new)
+    return out
 
 
 def write_atomic(target: Path, data: bytes, mode: int = 0o640) -> None:

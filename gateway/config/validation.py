@@ -7,33 +7,17 @@ the bad value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 import types
 import typing
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from gateway.config.consistency import check_consistency
+from gateway.config.errors import ConfigError as ConfigError
+from gateway.config.errors import FieldError as FieldError
 from gateway.config.schema import TLS_PORT, Config
-
-
-class ConfigError(ValueError):
-    """A config value is wrong. ``errors`` holds every problem found, not just the first."""
-
-    def __init__(self, errors: list[FieldError]):
-        self.errors = errors
-        super().__init__("; ".join(str(e) for e in errors))
-
-
-@dataclass(frozen=True)
-class FieldError:
-    path: str
-    value: Any
-    allowed: str
-
-    def __str__(self) -> str:
-        return f"{self.path} = {self.value!r} is not allowed: {self.allowed}"
-
 
 _MISSING_VALUE = "<missing>"
 
@@ -120,8 +104,10 @@ def _build(cls: type, data: Any, path: str, errors: list[FieldError]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
             errors.append(
-                FieldError(_join(path, key), data[key], "a known key: " + ", ".join(fields))
+                FieldError(_join(path, key), data[key], "a known key" + ("" if close else ": " + ", ".join(fields)),
+                           hint=f"did you mean {_join(path, close[0])}?" if close else "")
             )
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
@@ -216,19 +202,13 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
             errors.append(FieldError(f"wearables[{i}].address", w.address,
                                      f"an address not already used by wearables[{addresses[w.address.upper()]}]"))
         addresses[w.address.upper()] = i
+    check_consistency(cfg, errors)
     p = cfg.platform
-    if p.reconnect_min_s > p.reconnect_max_s:
-        errors.append(
-            FieldError("platform.reconnect_min_s", p.reconnect_min_s, "at most platform.reconnect_max_s")
-        )
     if bool(p.cert_file) != bool(p.key_file):
         errors.append(
             FieldError("platform.key_file" if p.cert_file else "platform.cert_file", "",
                        "cert_file and key_file are given together")
         )
-    r = cfg.rflink
-    if r.reopen_min_s > r.reopen_max_s:
-        errors.append(FieldError("rflink.reopen_min_s", r.reopen_min_s, "at most rflink.reopen_max_s"))
     bind = cfg.web.bind
     if bind != "lan" and not is_lan_address(bind):
         errors.append(FieldError("web.bind", bind, "'lan', or a loopback or private (LAN) IP address"))

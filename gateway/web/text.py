@@ -64,6 +64,11 @@ def _error_text(t: Callable[..., str], f: FormField | None, e: FieldError) -> st
     """An error in the page's language, built from the field's constraints where they say it."""
     if e.value == "<missing>":
         return t("error.required")
+    if e.relation:  # fine alone, contradicts another field: name that field as the page labels it
+        label = t(f"field.{e.other}.label")
+        value = f"{e.other_value:g}" if isinstance(e.other_value, int | float) else e.other_value
+        return t(f"error.conflict.{e.relation}", other=e.other if label == f"field.{e.other}.label" else label,
+                 value=value)
     if f is not None:
         if f.kind in ("int", "float") and f.min is not None and f.max is not None:
             return t("error.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f))
