@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 
 # (words, module, one-line help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
@@ -40,19 +42,35 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
 ]
 
 
+def _version() -> str:
+    try:
+        return metadata.version("carehub")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _show_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def show(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carehub", description="In-home safety gateway")
+    parser.add_argument("--version", action="version", version=f"carehub {_version()}")
+    # A command word alone (``carehub``, ``carehub sim``) shows the help of what may follow it.
+    parser.set_defaults(_run=_show_help(parser))
     groups: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {
-        (): parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+        (): parser.add_subparsers(dest="command", metavar="COMMAND")
     }
     for words, module_name, help_text in COMMANDS:
         for depth in range(1, len(words)):
             prefix = words[:depth]
             if prefix not in groups:
                 sub = groups[prefix[:-1]].add_parser(prefix[-1], help=f"{prefix[-1]} commands")
-                groups[prefix] = sub.add_subparsers(
-                    dest="_".join(prefix) + "_command", metavar="COMMAND", required=True
-                )
+                sub.set_defaults(_run=_show_help(sub))
+                groups[prefix] = sub.add_subparsers(dest="_".join(prefix) + "_command", metavar="COMMAND")
         module = importlib.import_module(module_name)
         p = groups[words[:-1]].add_parser(words[-1], help=help_text, description=help_text)
         module.add_arguments(p)
@@ -63,9 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, while it can still be handled
+        return code
     except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the line the ^C was echoed on
         return 130
+    except BrokenPipeError:
+        # ``carehub replay home DIR | head``: the reader has what it wanted. Point stdout at
+        # /dev/null so that the interpreter's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command ended by SIGPIPE
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        print(f"carehub: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

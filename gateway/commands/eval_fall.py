@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=int, default=5, help="subject-wise folds (0: shipped parameters, no refit)")
     p.add_argument("--hold-out", default="", help="comma-separated subjects to hold out of fitting and test on")
     p.add_argument("--placement", choices=("waist", "neck", "wrist"), help="override the files' placement column")
-    p.add_argument("--json", action="store_true", help="one JSON object per figure instead of a table")
+    p.add_argument("--json", action="store_true", help="one JSON object per row of figures instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         trial_scores,
     )
     from detection.fall.trials import Trials, load_trials
+    from gateway.commands.progress import Progress
 
     try:
         files = [load_trials(p) for p in args.data]
@@ -57,6 +58,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"carehub eval fall: {exc}", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
+    fits = len(files) * max(args.folds, 0) + (len(files) if len(files) > 1 and args.folds > 0 else 0)
+    progress = Progress("eval fall", max(fits + bool(args.hold_out), len(files)), "fits")
+    fitted = 0
+
+    def step(note: str) -> None:
+        nonlocal fitted
+        fitted += 1
+        progress.update(fitted, note)
 
     def curve(trials: Trials, idx: np.ndarray, scores: np.ndarray) -> dict[str, float]:
         """Out-of-fold sensitivity (any fall raised) at fixed specificities, the thresholds swept."""
@@ -86,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             everything = np.arange(len(trials))
             report("shipped parameters, whole file", trials, everything,
                    evaluate(trials, everything, shipped, args.placement))
+            step(trials.name)
     else:
         cands: list[Candidates] = [candidates(t) for t in files]
         everyone = [np.arange(len(t)) for t in files]
@@ -93,11 +103,14 @@ def run(args: argparse.Namespace) -> int:
             if len(set(trials.subject.tolist())) < args.folds:
                 print(f"carehub eval fall: {trials.name} has fewer subjects than --folds {args.folds}", file=sys.stderr)
                 return 2
-            parts, outcomes, scores = [], [], []
+            parts: list[np.ndarray] = []
+            outcomes: list[Outcome] = []
+            scores: list[np.ndarray] = []
             for test in subject_folds(trials.subject, args.folds):
                 others = [(cands[o], everyone[o]) for o in range(len(files)) if o != n]
                 params = fit([(c, np.setdiff1d(everyone[n], test)), *others])
                 outcomes += evaluate(trials, test, params, args.placement)
+                step(f"{trials.name}, fold {len(parts) + 1} of {args.folds}")
                 scores.append(trial_scores(params, c, test))
                 parts.append(test)
             report(f"subject-wise {args.folds}-fold cross-validation (other files in every fit)", trials,
@@ -108,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
                 names = ", ".join(files[o].name for o in range(len(files)) if o != n)
                 report(f"fitted on {names} only", trials, everyone[n],
                        evaluate(trials, everyone[n], params, args.placement))
+                step(f"{trials.name} from the other files")
         held = {s for s in args.hold_out.split(",") if s}
         if held:
             parts_fit = [(c, np.nonzero(~np.isin(t.subject, list(held)))[0]) for t, c in zip(files, cands, strict=True)]
@@ -117,14 +131,31 @@ def run(args: argparse.Namespace) -> int:
                 if test.size:
                     report(f"subjects {','.join(sorted(held))} held out of fitting", trials, test,
                            evaluate(trials, test, params, args.placement))
+    progress.done()
     for row in rows:
         if args.json:
             print(json.dumps(row))
             continue
         print(f"{row['file']} [{row['placement']}] {row['method']}: {row['trials']} trials, "
               f"{row['falls']} falls, {row['adl']} everyday activities")
-        print("  " + "  ".join(f"{k} {row[k]}" for k in KEYS))
+        print("  " + "  ".join(_figure(k, row[k]) for k in KEYS))
         swept = {k: v for k, v in row.items() if k.startswith("sensitivity_at_")}
         if swept:
-            print("  out of fold, thresholds swept: " + "  ".join(f"{k} {v}" for k, v in swept.items()))
+            print("  out of fold, thresholds swept: " + "  ".join(
+                f"sensitivity {v:.1%} at specificity {k.rsplit('_', 1)[1]}" for k, v in swept.items()))
     return 0
+
+
+# Units of the figures on a terminal; the JSON (--json) keeps plain numbers under the same keys.
+_UNITS = {"false_alarms_per_hour_adl": "per hour of everyday activity", "latency_median_s": "s",
+          "latency_p95_s": "s"}
+_SHARES = ("sensitivity", "specificity", "detected_sensitivity", "detected_specificity")
+
+
+def _figure(key: str, value: Any) -> str:
+    if value is None:
+        return f"{key} -"
+    if key in _SHARES and isinstance(value, int | float):
+        return f"{key} {value:.1%}"
+    unit = _UNITS.get(key)
+    return f"{key} {value} {unit}" if unit else f"{key} {value}"

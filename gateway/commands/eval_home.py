@@ -12,7 +12,9 @@ the reference), run in one process so that it is quick:
    the moment + horizon, and the first urgent or emergency alert after the moment gives
    the delay. ``activities.csv`` only chooses the moments: it never reaches the detectors.
 
-Prints one JSON object with the scorer's keys (``--text`` for a table).
+Prints one JSON object with the scorer's keys when stdout is not a terminal or with
+``--json``; a table with units on a terminal or with ``--text``. Progress goes to
+stderr when it is a terminal.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import random
 import re
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learn-days", type=float, default=7.0, help="learning period not scored (days)")
     p.add_argument("--horizon-h", type=float, default=12.0, help="how long after a collapse to replay (hours)")
     p.add_argument("--config", type=Path, help="config whose detection settings to use")
-    p.add_argument("--text", action="store_true", help="a table instead of one JSON object")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object (the default when stdout is not a terminal)")
+    out.add_argument("--text", action="store_true", help="a table with units (the default on a terminal)")
 
 
 def _blocked(folder: Path, parse_ts: Any) -> list[tuple[float, float]]:
@@ -53,6 +58,7 @@ def _blocked(folder: Path, parse_ts: Any) -> list[tuple[float, float]]:
 
 def evaluate(folder: Path, base: Any, n: int, seed: int, learn_days: float = 7.0,
              horizon_h: float = 12.0) -> dict[str, Any]:
+    from gateway.commands.progress import Progress
     from gateway.home_replay import detectors_for, parse_ts, raised, read_events, timeline
     from gateway.home_replay import run as run_detectors
 
@@ -65,6 +71,8 @@ def evaluate(folder: Path, base: Any, n: int, seed: int, learn_days: float = 7.0
         found = raised(run_detectors(detectors_for(folder, events, base), timeline(prefix, until)))
         return [f for f in found if f.severity.value in SEVERE]
 
+    progress = Progress(f"eval home {folder.name}", n + 1, "replays")
+    progress.update(0, "the whole log")
     t0 = time.monotonic()
     false = [f for f in severe(events, last) if scored_from <= int(f.at.local) <= last]
     scored_days = max((last - scored_from) / 86400, 1e-9)
@@ -83,7 +91,8 @@ def evaluate(folder: Path, base: Any, n: int, seed: int, learn_days: float = 7.0
     picks = sorted(random.Random(seed).sample(cands, min(n, len(cands))))
     delays: list[float | None] = []
     rows = []
-    for i in picks:
+    for done, i in enumerate(picks, start=1):
+        progress.update(done, f"collapse {done} of {len(picks)}")
         moment = events[i].local
         kept = [e for e in events if e.local <= moment]
         hit = next((f for f in severe(kept, moment + horizon_h * 3600) if int(f.at.local) > moment), None)
@@ -91,6 +100,7 @@ def evaluate(folder: Path, base: Any, n: int, seed: int, learn_days: float = 7.0
         delays.append(d)
         rows.append({"at": _ts(moment), "room": events[i].room, "delay_min": None if d is None else round(d, 1),
                      "type": hit.type if hit is not None else None})
+    progress.done()
     count = len(delays)
     found = [d for d in delays if d is not None]
     inf = [d if d is not None else float("inf") for d in delays]
@@ -123,14 +133,47 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(args.dir, base, args.n, args.seed, args.learn_days, args.horizon_h)
     except (OSError, ValueError) as exc:
-        print(f"carehub eval home: {exc}")
+        print(f"carehub eval home: {exc}", file=sys.stderr)
         return 2
-    if not args.text:
+    if args.json or not (args.text or sys.stdout.isatty()):
         print(json.dumps(result))
-        return 0
-    for key, value in result.items():
-        if key != "injections":
-            print(f"{key:<28} {value}")
-    for row in result["injections"]:
-        print(f"  {row['at']}  {row['room']:<10} {row['delay_min']!s:>7} min  {row['type']}")
+    else:
+        print(summary(result))
     return 0
+
+
+# (key, label, unit) of the table; every other key is shown as it is.
+_ROWS = (
+    ("home", "home", ""), ("events", "events", ""), ("days", "days in the log", "d"),
+    ("replay_s_full", "replay of the whole log took", "s"),
+    ("false_alarms", "false alarms (urgent or emergency, after learning)", ""),
+    ("false_alarms_per_30d", "false alarms", "per 30 days"), ("false_alarm_types", "their types", ""),
+    ("injected", "collapses injected", ""), ("detected_1h", "raised within 1 h", "%"),
+    ("detected_2h", "raised within 2 h", "%"), ("detected_4h", "raised within 4 h", "%"),
+    ("detected_12h", "raised within the horizon", "%"), ("median_delay_min", "median delay", "min"),
+    ("bathroom_injected", "collapses in the bathroom", ""),
+    ("bathroom_median_delay_min", "median delay in the bathroom", "min"),
+    ("never_raised", "collapses never raised", ""),
+)
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The figures as a table a person reads, with their units (the JSON has the same keys)."""
+    def shown(value: Any, unit: str) -> str:
+        if value is None:
+            return "-"
+        if unit == "%":
+            return f"{value * 100:.0f} %"
+        if isinstance(value, list):
+            return ", ".join(map(str, value)) or "none"
+        return f"{value} {unit}".strip()
+
+    known = {k for k, _, _ in _ROWS}
+    lines = [f"{label:<52} {shown(result[key], unit)}" for key, label, unit in _ROWS if key in result]
+    lines += [f"{key:<52} {value}" for key, value in result.items() if key not in known and key != "injections"]
+    if result.get("injections"):
+        lines += ["", "collapse at           room        raised after  by"]
+        for row in result["injections"]:
+            delay = "never" if row["delay_min"] is None else f"{row['delay_min']} min"
+            lines.append(f"  {row['at']}  {row['room']:<10} {delay:>12}  {row['type'] or '-'}")
+    return "\n".join(lines)

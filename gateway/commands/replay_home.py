@@ -1,7 +1,8 @@
 """``carehub replay home DIR``: a home event log through the daemon's detectors.
 
 Prints one JSON line per alert or notice raised: ts (local), type, severity,
-room, detail. ``activities.csv`` is never read. With ``--state-db`` the learned
+room, detail (``../shared/eval/score_home.py`` reads exactly these lines). Progress goes to
+stderr, only when it is a terminal. ``activities.csv`` is never read. With ``--state-db`` the learned
 baselines are loaded from and saved to that SQLite file, as the daemon does.
 """
 
@@ -24,6 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gateway import logs
     from gateway.commands.config_check import config_or_defaults
+    from gateway.commands.progress import Progress
     from gateway.home_replay import ReplayClock, detectors_for, parse_ts, raised, read_events, report, timeline
     from gateway.home_replay import run as run_detectors
     from gateway.pipeline import Pipeline, restore_baselines, save_baselines
@@ -44,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if store is not None:
         restore_baselines(detectors, store)  # as the daemon does at start
     out = sys.stdout
-    for f in raised(run_detectors(detectors, timeline(events, until))):
+    start = events[0].local
+    progress = Progress(f"replay home {args.dir.name}", (until - start) / 86400, "days")
+    observations = progress.over(timeline(events, until), lambda i, o: round((o.at.local - start) / 86400, 1))
+    for f in raised(run_detectors(detectors, observations)):
         out.write(json.dumps(report(f)) + "\n")
     if store is not None:
         save_baselines(Pipeline(detectors, lambda f: None, ReplayClock()), store)  # as the daemon does hourly

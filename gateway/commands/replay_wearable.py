@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from detection.fall.trials import BATCH, load_trials, raised_falls, recovered_falls, replay
     from gateway.commands.config_check import config_or_defaults
+    from gateway.commands.progress import Progress
     from gateway.config.schema import WearableConfig
     from gateway.detectors import build_detectors
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"carehub replay wearable: {exc}", file=sys.stderr)
         return 2
     out = sys.stdout
-    for i in range(len(trials)):
+    progress = Progress(f"replay wearable {args.trials.name}", len(trials), "trials")
+    for i in progress.over(range(len(trials))):
         placement = args.placement or str(trials.placement[i])
         wearable = WearableConfig(id="trial", address="00:00:00:00:00:00", placement=placement)  # type: ignore[arg-type]
         cfg = replace(base, wearables=[wearable])
