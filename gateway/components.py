@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from drivers.rtl433 import Rtl433Device, Rtl433Driver
     from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
     from gateway.daemon import Hub
+    from gateway.paths.second_path import SecondPath
 
 
 def rflink_specs(cfg: Config) -> list[DeviceSpec]:
@@ -113,7 +114,15 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
             driver.update_devices(rtl433_specs(cfg))
 
     return [
+    def second_path(cfg: Config) -> SecondPath | None:
+        if not cfg.second_path.enabled:
+            return None
+        from gateway.paths.wiring import second_path_for
+
+        return second_path_for(hub, cfg)
+
         ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
+        ComponentSpec("second_path", owns=lambda c: (c.second_path, c.site), build=second_path),
         ComponentSpec("rtl433", owns=lambda c: (c.rtl433, c.site.id), build=rtl433, update=follow_rtl433_devices),
         ComponentSpec("zigbee2mqtt", owns=lambda c: (c.zigbee2mqtt, c.site.id), build=zigbee,
                       update=follow_zigbee_devices),

@@ -22,6 +22,7 @@ from gateway.config.sensors import Rtl433Config as Rtl433Config
 from gateway.config.sensors import Rtl433DeviceConfig as Rtl433DeviceConfig
 from gateway.config.sensors import Zigbee2MqttConfig as Zigbee2MqttConfig
 from gateway.config.sensors import ZigbeeDeviceConfig as ZigbeeDeviceConfig
+from gateway.config.second_path import SecondPathConfig
 
 
 @dataclass(frozen=True)
@@ -279,3 +280,4 @@ class Config:
     zigbee_devices: list[ZigbeeDeviceConfig] = field(default_factory=list)
     rtl433: Rtl433Config = field(default_factory=Rtl433Config)
     rtl433_devices: list[Rtl433DeviceConfig] = field(default_factory=list)
+    second_path: SecondPathConfig = field(default_factory=SecondPathConfig)

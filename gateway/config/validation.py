@@ -18,6 +18,7 @@ from gateway.config.consistency import check_consistency
 from gateway.config.errors import ConfigError as ConfigError
 from gateway.config.errors import FieldError as FieldError
 from gateway.config.schema import TLS_PORT, Config
+from gateway.config.second_path import second_path_errors
 
 _MISSING_VALUE = "<missing>"
 
@@ -209,6 +210,7 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
             FieldError("platform.key_file" if p.cert_file else "platform.cert_file", "",
                        "cert_file and key_file are given together")
         )
+    errors += second_path_errors(cfg.second_path)
     bind = cfg.web.bind
     if bind != "lan" and not is_lan_address(bind):
         errors.append(FieldError("web.bind", bind, "'lan', or a loopback or private (LAN) IP address"))

@@ -1,0 +1,1 @@
+"""Alarm paths besides the MQTT uplink: the cellular second path (SMS), docs/second-path.md."""
