@@ -23,6 +23,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("config", "check"), "gateway.commands.config_check", "validate a config file"),
     (("sim", "rflink"), "gateway.commands.sim_rflink", "emulate an RFLink gateway on a pseudo-terminal"),
     (("sim", "radar"), "gateway.commands.sim_radar", "emulate an mmWave radar (LD2410, MR60FDA2) on a pseudo-terminal"),
+    (("sim", "modem"), "gateway.commands.sim_modem",
+     "emulate a cellular modem (SIM7600 / EC2x AT dialogue) on a pseudo-terminal"),
     (("sim", "zigbee2mqtt"), "gateway.commands.sim_zigbee2mqtt",
      "publish Zigbee2MQTT device payloads to a broker"),
     (("sim", "rtl433"), "gateway.commands.sim_rtl433", "print or publish rtl_433 JSON events"),

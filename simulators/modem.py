@@ -1,0 +1,398 @@
+"""A cellular modem (SIM7600 / EC2x dialect) on a pseudo-terminal, speaking the AT dialogue.
+
+The hub opens the pty exactly as it opens the modem's ``/dev/ttyUSB2``, through a stable
+link path. It echoes until ``ATE0``, answers the 27.007/27.005 subset the driver uses,
+gives the ``> `` prompt to ``AT+CMGS=<n>``, takes the PDU up to Ctrl-Z (ESC aborts),
+answers ``+CMGS: <mr>``, decodes and reassembles what it was asked to send (``sent``),
+and announces an incoming SMS (``deliver``) with ``+CMTI`` as a real one stores it.
+
+Faults on demand: refuse the next sends (``+CMS ERROR``), answer late, lose and regain
+registration, no SIM, hang (now, or in the middle of a given command), line noise,
+a restart (``RDY``), and ``vanish``/``reappear`` for a pulled USB plug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import random
+import select
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from drivers.modem.pdu import PduError, decode_submit, encode_deliver
+
+CTRL_Z, ESC = 0x1A, 0x1B
+STORAGE = 30  # a SIM holds a few dozen messages
+
+
+@dataclass(frozen=True)
+class SentSms:
+    number: str
+    text: str
+    parts: int
+
+
+class ModemEmulator:
+    """Call ``start()``; then ``link`` is the path to configure as the modem's AT port."""
+
+    def __init__(self, link: str | Path, *, operator: str = "CHINA MOBILE", csq: int = 20,
+                 on_sent: Callable[[SentSms], None] | None = None) -> None:
+        self.link = Path(link)
+        self.operator = operator
+        self.csq = csq
+        self.on_sent = on_sent
+        self.sim = "ready"           # ready | absent | pin
+        self.stat = 1                # +CREG/+CEREG <stat>: 1 home, 2 searching, 5 roaming ...
+        self.sent: list[SentSms] = []
+        self.commands: list[str] = []
+        self.storage: dict[int, tuple[int, str]] = {}  # index -> (stat, pdu); 0 unread, 1 read
+        self.refused = 0
+        self.dropped_deliveries = 0
+        self._refuse: list[int] = []  # +CMS ERROR codes for the next sends
+        self._delay_s = 0.0
+        self._hung = False
+        self._hang_on: str | None = None
+        self._mr = random.randrange(256)
+        self._deliver_ref = random.randrange(256)
+        self._parts: dict[tuple[str, int, int], dict[int, str]] = {}
+        self._reset_settings()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._running = False
+
+    def _reset_settings(self) -> None:
+        self.echo = True
+        self.cnmi = False
+        self.creg_n = 0
+        self.cereg_n = 0
+
+    # --- plug ---------------------------------------------------------------------------
+
+    def start(self) -> ModemEmulator:
+        self._open()
+        return self
+
+    def vanish(self) -> None:
+        """Unplug: the link goes away and the open port errors out."""
+        with contextlib.suppress(FileNotFoundError):
+            self.link.unlink()
+        self._close()
+
+    def reappear(self) -> None:
+        self._open()
+
+    def stop(self) -> None:
+        self.vanish()
+
+    def _open(self) -> None:
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        attrs = termios.tcgetattr(slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        self._master, self._slave = master, slave
+        tmp = self.link.with_name(self.link.name + ".new")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(os.ttyname(slave), tmp)
+        os.replace(tmp, self.link)
+        self._running = True
+        self._thread = threading.Thread(target=self._read_loop, args=(master,), daemon=True)
+        self._thread.start()
+
+    def _close(self) -> None:
+        self._running = False
+        with self._lock:
+            for fd in (self._master, self._slave):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._master = self._slave = None
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        self._thread = None
+
+    def write_raw(self, data: bytes) -> None:
+        with self._lock:
+            if self._master is None:
+                raise RuntimeError("the emulated modem is unplugged")
+            os.write(self._master, data)
+
+    def _say(self, *lines: str) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            self.write_raw(b"".join(b"\r\n" + line.encode("utf-8") + b"\r\n" for line in lines))
+
+    # --- faults and the network ---------------------------------------------------------
+
+    def refuse(self, count: int = 1, code: int = 500) -> None:
+        """The next ``count`` sends end in ``+CMS ERROR: <code>`` (500 unknown, 331 no network...)."""
+        with self._lock:
+            self._refuse += [code] * count
+
+    def delay(self, seconds: float) -> None:
+        """Answer every command ``seconds`` late."""
+        self._delay_s = seconds
+
+    def hang(self, on: str | None = None) -> None:
+        """Stop answering: now, or (``on``) from the next command that starts with it; for
+        ``AT+CMGS`` the prompt still comes and the PDU is swallowed, as a modem that hangs
+        mid-send does."""
+        with self._lock:
+            if on is None:
+                self._hung = True
+            else:
+                self._hang_on = on
+
+    def unhang(self) -> None:
+        with self._lock:
+            self._hung = False
+            self._hang_on = None
+
+    def set_registration(self, stat: int) -> None:
+        """Change ``<stat>`` and say so (``+CREG: <stat>``) where the hub asked to hear it."""
+        self.stat = stat
+        if self.creg_n:
+            self._say(f"+CREG: {stat}")
+        if self.cereg_n:
+            self._say(f"+CEREG: {stat}")
+
+    def lose_registration(self, stat: int = 2) -> None:
+        self.set_registration(stat)
+
+    def regain_registration(self, stat: int = 1) -> None:
+        self.set_registration(stat)
+
+    def remove_sim(self) -> None:
+        self.sim = "absent"
+        self._say("+CPIN: NOT READY")
+        self.set_registration(0)
+
+    def insert_sim(self) -> None:
+        self.sim = "ready"
+        self._say("+CPIN: READY", "SMS DONE")
+        self.set_registration(1)
+
+    def garbage(self, lines: int = 10, *, seed: int = 0) -> None:
+        """Line noise: random bytes in random lengths, each ending a line."""
+        rng = random.Random(seed)
+        noise = b"".join(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40))).replace(b"\r", b"")
+                         .replace(b"\n", b"") + b"\r\n" for _ in range(lines))
+        with contextlib.suppress(OSError, RuntimeError):
+            self.write_raw(noise)
+
+    def restart(self) -> None:
+        """The modem reboots on its own: settings gone, echo back on, ``RDY``."""
+        self._reset_settings()
+        self._say("RDY", "+CPIN: READY", "SMS DONE")
+
+    def deliver(self, sender: str, text: str, sent_at: dt.datetime | None = None) -> list[int]:
+        """An SMS from ``sender`` reaches the modem: stored (concatenated parts each in its own
+        slot) and announced with ``+CMTI``. The storage indices used."""
+        when = sent_at or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0)
+        self._deliver_ref = (self._deliver_ref + 1) % 256
+        indices = []
+        with self._lock:
+            for pdu in encode_deliver(sender, text, when, concat_ref=self._deliver_ref, smsc="+8613800100500"):
+                free = next((i for i in range(STORAGE) if i not in self.storage), None)
+                if free is None:
+                    self.dropped_deliveries += 1
+                    continue
+                self.storage[free] = (0, pdu)
+                indices.append(free)
+        for index in indices:
+            if self.cnmi:
+                self._say(f'+CMTI: "SM",{index}')
+        return indices
+
+    # --- the dialogue -------------------------------------------------------------------
+
+    def _read_loop(self, master: int) -> None:
+        buf = bytearray()
+        prompt_length: int | None = None
+        while self._running:
+            try:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if not ready:
+                    continue
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            for byte in chunk:
+                if prompt_length is not None:
+                    if byte in (CTRL_Z, ESC):
+                        pdu = buf.decode("latin-1").strip()
+                        buf.clear()
+                        length, prompt_length = prompt_length, None
+                        if byte == CTRL_Z:
+                            self._answer(lambda n=length, p=pdu: self._submitted(n, p))
+                    else:
+                        buf.append(byte)
+                    continue
+                if byte == ord("\r"):
+                    line = buf.decode("latin-1").strip()
+                    buf.clear()
+                    if line:
+                        prompt_length = self._command(line)
+                elif byte not in (ord("\n"), ESC, CTRL_Z):  # an ESC outside the prompt is ignored
+                    buf.append(byte)
+                    if len(buf) > 4096:
+                        buf.clear()
+
+    def _answer(self, respond: Callable[[], list[str]]) -> None:
+        with self._lock:
+            if self._hung:
+                return
+        if self._delay_s:
+            time.sleep(self._delay_s)
+        self._say(*respond())
+
+    def _command(self, line: str) -> int | None:
+        """Answer one command line; the PDU length when it was ``AT+CMGS=<n>`` and a prompt went out."""
+        self.commands.append(line)
+        if self.echo and not self._hung:
+            with contextlib.suppress(OSError, RuntimeError):
+                self.write_raw(line.encode("latin-1") + b"\r")
+        with self._lock:
+            if self._hang_on is not None and line.upper().startswith(self._hang_on.upper()):
+                self._hang_on = None
+                self._hung = True
+                if line.upper().startswith("AT+CMGS="):
+                    with contextlib.suppress(OSError, RuntimeError):
+                        self.write_raw(b"\r\n> ")
+                    return 0
+            if self._hung:
+                return None
+        upper = line.upper()
+        if upper.startswith("AT+CMGS="):
+            try:
+                length = int(line[8:])
+            except ValueError:
+                self._answer(lambda: ["+CMS ERROR: 304"])
+                return None
+            if self.sim != "ready":
+                self._answer(lambda: ["+CMS ERROR: 310"])
+                return None
+            if self._delay_s:
+                time.sleep(self._delay_s)
+            with contextlib.suppress(OSError, RuntimeError):
+                self.write_raw(b"\r\n> ")
+            return length
+        self._answer(lambda: self._reply(line, upper))
+        return None
+
+    def _reply(self, line: str, upper: str) -> list[str]:
+        if upper == "AT":
+            return ["OK"]
+        if upper in ("ATE0", "ATE1"):
+            self.echo = upper == "ATE1"
+            return ["OK"]
+        if upper.startswith(("AT+CMEE=", "AT+CMGF=", "AT+CSCS=")):
+            return ["OK"]
+        if upper.startswith("AT+CNMI="):
+            if self.sim != "ready":
+                return ["+CMS ERROR: 310"]
+            self.cnmi = upper.split("=", 1)[1].split(",")[1:2] != ["0"]
+            return ["OK"]
+        if upper.startswith(("AT+CREG=", "AT+CEREG=")):
+            n = int(upper.split("=", 1)[1] or 0)
+            if upper.startswith("AT+CREG="):
+                self.creg_n = n
+            else:
+                self.cereg_n = n
+            return ["OK"]
+        if upper == "AT+CPIN?":
+            return {"ready": ["+CPIN: READY", "OK"], "pin": ["+CPIN: SIM PIN", "OK"]}.get(
+                self.sim, ["+CME ERROR: 10"])
+        if upper == "AT+CSQ":
+            return [f"+CSQ: {self.csq if self.sim == 'ready' else 99},99", "OK"]
+        if upper == "AT+CREG?":
+            return [f"+CREG: {self.creg_n},{self.stat}", "OK"]
+        if upper == "AT+CEREG?":
+            return [f"+CEREG: {self.cereg_n},{self.stat}", "OK"]
+        if upper == "AT+COPS?":
+            registered = self.stat in (1, 5)
+            return [f'+COPS: 0,0,"{self.operator}",7' if registered else "+COPS: 0", "OK"]
+        if upper.startswith("AT+CPMS="):
+            used = len(self.storage)
+            return [f"+CPMS: {used},{STORAGE},{used},{STORAGE},{used},{STORAGE}", "OK"]
+        if upper.startswith(("AT+CMGR=", "AT+CMGD=", "AT+CMGL=")):
+            return self._storage_command(upper)
+        return ["ERROR"]
+
+    def _storage_command(self, upper: str) -> list[str]:
+        if self.sim != "ready":
+            return ["+CMS ERROR: 310"]
+        args = upper.split("=", 1)[1].split(",")
+        try:
+            first = int(args[0])
+        except ValueError:
+            return ["+CMS ERROR: 302"]
+        with self._lock:
+            if upper.startswith("AT+CMGR="):
+                if first not in self.storage:
+                    return ["OK"]
+                stat, pdu = self.storage[first]
+                self.storage[first] = (1, pdu)
+                return [f"+CMGR: {stat},,{_tpdu_length(pdu)}", pdu, "OK"]
+            if upper.startswith("AT+CMGD="):
+                if len(args) > 1 and args[1].strip() == "4":
+                    self.storage.clear()
+                else:
+                    self.storage.pop(first, None)
+                return ["OK"]
+            out = []
+            for index, (stat, pdu) in sorted(self.storage.items()):
+                if first == 4 or first == stat:
+                    out += [f"+CMGL: {index},{stat},,{_tpdu_length(pdu)}", pdu]
+                    self.storage[index] = (1, pdu)
+            return [*out, "OK"]
+
+    def _submitted(self, length: int, pdu: str) -> list[str]:
+        with self._lock:
+            if self._refuse:
+                self.refused += 1
+                return [f"+CMS ERROR: {self._refuse.pop(0)}"]
+        if self.stat not in (1, 5):
+            return ["+CMS ERROR: 331"]  # no network service
+        try:
+            submit = decode_submit(pdu)
+        except PduError:
+            return ["+CMS ERROR: 304"]
+        if _tpdu_length(pdu) != length:
+            return ["+CMS ERROR: 304"]
+        self._mr = (self._mr + 1) % 256
+        c = submit.concat
+        if c is None or c.total == 1:
+            self._record(SentSms(submit.number, submit.text, 1))
+        else:
+            parts = self._parts.setdefault((submit.number, c.ref, c.total), {})
+            parts[c.seq] = submit.text
+            if len(parts) == c.total:
+                del self._parts[(submit.number, c.ref, c.total)]
+                self._record(SentSms(submit.number, "".join(parts[i] for i in range(1, c.total + 1)), c.total))
+        return [f"+CMGS: {self._mr}", "OK"]
+
+    def _record(self, sms: SentSms) -> None:
+        self.sent.append(sms)
+        if self.on_sent is not None:
+            self.on_sent(sms)
+
+
+def _tpdu_length(pdu: str) -> int:
+    """Octets after the SMSC information, as ``AT+CMGS=<n>`` and ``+CMGR`` count them."""
+    try:
+        data = bytes.fromhex(pdu)
+    except ValueError:
+        return -1
+    return len(data) - 1 - data[0] if data else -1
