@@ -26,6 +26,7 @@ from detection.events import Stamp
 from drivers.rflink import RflinkDriver
 from drivers.rflink.codec import Heard
 from gateway import __version__
+from gateway.activity import ActivityLog
 from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.clock import HubClock, synced_from_env
@@ -47,7 +48,7 @@ from gateway.platform_settings import platform_file_errors
 from gateway.platform_switch import PlatformSwitch
 from gateway.probe import probe_broker
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
-from gateway.reports import hub_health, hub_status
+from gateway.reports import hub_health, hub_status, person_day
 from gateway.sdnotify import Notifier, watchdog_loop
 from gateway.store import AlertRow, open_store
 from gateway.supervisor import Supervisor
@@ -101,6 +102,7 @@ class Hub:
             self.supervisor.add(spec)
         self.state_dir = Path(cfg.storage.path).parent
         self.heard = HeardCodes()
+        self.activity = ActivityLog()  # the page's timeline, fed from the journal (gateway/reports.py)
         self.web_counters: Callable[[], dict[str, int]] | None = None
         self.notifier = Notifier()
         self._stop = asyncio.Event()
@@ -245,6 +247,10 @@ class Hub:
     def status(self) -> dict[str, Any]:
         """What the page and the platform's ``status`` command show (gateway/reports.py)."""
         return hub_status(self)
+
+    def day_view(self) -> dict[str, Any]:
+        """The person's day and week for the status page (gateway/reports.py: person_day)."""
+        return person_day(self)
 
     def health(self) -> dict[str, Any]:
         """The periodic health message to the platform (gateway/reports.py)."""

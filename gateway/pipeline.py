@@ -51,6 +51,7 @@ class DeviceState:
     rssi: float | None = None
     online: bool | None = None
     worn: bool | None = None  # a wearable's last contact report (the page shows worn / not worn)
+    active: bool | None = None  # a contact's last state: a door open, a bed occupied (the page says which)
 
 
 class DeviceRegistry:
@@ -66,7 +67,7 @@ class DeviceRegistry:
             prev = old.get(d.id)
             if prev is not None:  # keep what was observed across a config change
                 d.last_seen_wall, d.battery_low, d.battery_pct = prev.last_seen_wall, prev.battery_low, prev.battery_pct
-                d.rssi, d.online, d.worn = prev.rssi, prev.online, prev.worn
+                d.rssi, d.online, d.worn, d.active = prev.rssi, prev.online, prev.worn, prev.active
             self.devices[d.id] = d
 
     def seen(self, obs: Observation, wall: float) -> None:
@@ -87,6 +88,8 @@ class DeviceRegistry:
                 d.worn = obs.worn
         elif isinstance(obs, VitalSign) and obs.skin_contact is not None:
             d.worn = obs.skin_contact
+        elif isinstance(obs, Contact):
+            d.active = obs.active
 
     def as_list(self) -> list[dict[str, Any]]:
         return [vars(d).copy() for d in self.devices.values()]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from detection.home.explain import now_view
+from detection.home.monitor import HomeMonitor
 from gateway import __version__
+from gateway.activity import DAYS, last_sign_of
 from gateway.pi_health import read_pi_health
 from gateway.store import OPEN_STATES
 from gateway.vitals_summary import vitals_view
@@ -71,3 +74,31 @@ def home_learning(hub: Hub) -> dict[str, Any] | None:
         if det.name == "home" and learning is not None:
             return learning(int(hub.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
     return None
+
+
+JOURNAL_SKIP = ("vital", "accel", "status")  # never a sign of life; a wearable's vitals come at 1 Hz
+JOURNAL_BATCH = 50000
+
+
+def person_day(hub: Hub) -> dict[str, Any]:
+    """The person's week for the page: activity per room and quarter hour, outings and alerts
+    (``gateway.activity``, fed with what was journalled since the last look), and what the home
+    monitor makes of the silence now (``detection.home.explain``)."""
+    now = time.time()
+    since = now - DAYS * 86400
+    log = hub.activity
+    log.away_after_s = hub.config.detection.home.away_after_min * 60
+    top = hub.store.journal_top_id()
+    while True:
+        rows = hub.store.journal_after(log.last_id, since, JOURNAL_SKIP, JOURNAL_BATCH)
+        log.add(rows)
+        if len(rows) < JOURNAL_BATCH:
+            break
+    log.last_id = max(log.last_id, top)  # the rows skipped by kind are not read again
+    alerts = [{"type": a.type, "severity": a.severity, "room": a.room, "raised_wall": a.raised_wall}
+              for a in hub.store.alerts(None, 200) if not a.test and a.raised_wall >= since]
+    monitor = next((d for d in hub.pipeline.detectors if isinstance(d, HomeMonitor)), None)
+    explained = now_view(monitor, hub.clock.now()) if monitor is not None else None
+    return {"wall": now, "last_sign": last_sign_of(explained, log, now), "out_since": log.out_now(now),
+            "monitor": explained,
+            "timeline": log.days(now, alerts)}

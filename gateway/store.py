@@ -363,6 +363,20 @@ class Store:
             cur = db.execute("DELETE FROM journal WHERE wall < ?", (before_wall,))
             return cur.rowcount
 
+    def journal_after(self, after_id: int, since_wall: float, kinds_not: Iterable[str] = (), limit: int = 50000,
+                      ) -> list[tuple[int, float, str, str, str | None, dict[str, Any]]]:
+        """Rows after journal id ``after_id`` and not before ``since_wall``, oldest first, without ``kinds_not``
+        (the day view reads only what was journalled since its last look, and never 1 Hz vital signs)."""
+        skip = tuple(kinds_not)
+        marks = f" AND kind NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        rows = self._db.execute(
+            f"SELECT id, wall, device, kind, room, detail FROM journal WHERE id > ? AND wall >= ?{marks} "
+            "ORDER BY id LIMIT ?", (after_id, since_wall, *skip, limit)).fetchall()
+        return [(r["id"], r["wall"], r["device"], r["kind"], r["room"], json.loads(r["detail"])) for r in rows]
+
+    def journal_top_id(self) -> int:
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM journal").fetchone()[0])
+
     def journal_recent(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT wall, device, kind, room, detail FROM journal ORDER BY id DESC LIMIT ?", (limit,)

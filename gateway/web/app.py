@@ -25,7 +25,7 @@ import structlog
 from aiohttp import web
 
 from gateway.store import AlertRow
-from gateway.web import forms
+from gateway.web import day_view, forms
 from gateway.web.audit import AuditLog
 from gateway.web.core import (
     AUDIT,
@@ -71,7 +71,7 @@ from gateway.web.login import lang_switch, login_page, login_post, logout_post, 
 from gateway.web.middleware import authenticate, guard
 from gateway.web.platform_pages import certificates_post, platform_page, platform_post
 from gateway.web.security import Credentials, LoginLimiter, Sessions
-from gateway.web.text import _label, _when, event_text
+from gateway.web.text import _label, _when, duration, event_text
 from gateway.web.vitals_page import vitals_page
 
 log = structlog.get_logger("carehub.web")
@@ -145,9 +145,17 @@ async def home(request: web.Request) -> web.Response:
 
 async def status_page(request: web.Request) -> web.Response:
     hub: HubView = request.app[HUB]
-    template = "status_summary.html" if request.query.get("part") == "summary" else "status.html"
-    return render(request, template, status_data=hub.status(), events=list(reversed(hub.recent_events())),
-                  config=hub.config)
+    part = request.query.get("part")
+    template = {"summary": "status_summary.html", "glance": "status_glance.html"}.get(part or "", "status.html")
+    status, day = hub.status(), hub.day_view()
+    t = _t(request)
+    glance = day_view.summary(status, day, t, lambda prefix, value: _label(t, prefix, value),
+                              lambda seconds: duration(t, seconds))
+    return render(request, template, status_data=status, events=list(reversed(hub.recent_events())),
+                  config=hub.config, day=day, glance=glance, learned_rooms=day_view.rooms_learned(
+                      status.get("home_learning")),
+                  timeline=day_view.timeline(day) if template == "status.html" else None,
+                  slot_time=lambda slot: day_view.slot_time(slot, day["timeline"]["slots"]))
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:

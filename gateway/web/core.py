@@ -5,6 +5,7 @@ rendering in the page's language, and saving a change (validated, applied, audit
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from gateway.config import Config, FieldError, to_data
 from gateway.config.schema import PlatformConfig
@@ -22,7 +24,7 @@ from gateway.web.audit import AuditLog, changes
 from gateway.web.forms import FormErrors, FormField
 from gateway.web.limits import LogOnce, RateLimit, StreamSlots
 from gateway.web.security import Credentials, LoginLimiter, Session, Sessions
-from gateway.web.text import _error_text, _label, _when, event_text, field_help
+from gateway.web.text import _error_text, _label, _when, duration, event_text, field_help, reltime
 
 SESSION_COOKIE = "carehub_session"
 PRE_COOKIE = "carehub_pre"  # CSRF token for the setup and login forms, before there is a session
@@ -55,6 +57,7 @@ class HubView(Protocol):
     def alert(self, alert_id: str) -> AlertRow | None: ...
     async def probe_platform(self, platform: PlatformConfig) -> tuple[bool, str]: ...
     def set_maintenance(self, entry: dict[str, Any] | None) -> None: ...
+    def day_view(self) -> dict[str, Any]: ...
 
 
 # Offered (not imposed) in the room field: the catalogue's rooms, translated on the page.
@@ -97,17 +100,30 @@ def _t(request: web.Request) -> Callable[..., str]:
     return lambda key, **kw: i18n.translate(lang, key, **kw)
 
 
+def _t_markup(request: web.Request) -> Callable[..., str]:
+    """``_t`` for templates: a value that is already markup (a relative time) stays markup in the text."""
+    lang = _lang(request)
+
+    def t(key: str, **kw: Any) -> str:
+        if any(isinstance(v, Markup) for v in kw.values()):
+            return Markup(escape(i18n.translate(lang, key))).format(**kw)
+        return i18n.translate(lang, key, **kw)
+    return t
+
+
 def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -> web.Response:
     env: jinja2.Environment = request.app[JINJA]
     session: Session | None = _session(request)
     flash = session.flash if session else []
-    t = _t(request)
+    t = _t_markup(request)
+    now = time.time()
     html = env.get_template(template).render(
         t=t, lang=_lang(request), path=request.path, session=session,
         csrf=session.csrf if session else ctx.pop("pre_csrf", ""),
         flash=list(flash), when=_when, field_help=field_help, rooms=KNOWN_ROOMS,
         label=lambda prefix, value: _label(t, prefix, value),
         event_text=lambda ev: event_text(t, ev),
+        ago=lambda wall: reltime(t, wall, now), dur=lambda seconds: duration(t, seconds),
         **ctx,
     )
     if session is not None:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from gateway.config import FieldError
 from gateway.web.forms import FormField
 
@@ -14,6 +16,37 @@ def _when(wall: float | None) -> str:
     if wall is None:
         return "—"
     return datetime.fromtimestamp(wall).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def ago(t: Callable[..., str], wall: float, now: float) -> str:
+    """How long ago, in the page's language: "just now", "3 min ago", "2 h 5 min ago", "3 days ago";
+    a time in the future (a clock set wrong) or more than a week ago as the date and time itself."""
+    d = now - wall
+    if d < -60 or d >= 7 * 86400:
+        return _when(wall)
+    if d < 60:
+        return t("time.just_now")
+    if d < 3600:
+        return t("time.min_ago", n=int(d // 60))
+    if d < 86400:
+        return t("time.h_ago", h=int(d // 3600), m=int(d % 3600 // 60))
+    return t("time.days_ago", n=int(d // 86400))
+
+
+def reltime(t: Callable[..., str], wall: float | None, now: float) -> Markup:
+    """A relative time whose absolute time shows on hover and, focused by a tap or the keyboard, on phones."""
+    if wall is None:
+        return Markup("—")
+    iso = datetime.fromtimestamp(wall).astimezone().isoformat(timespec="seconds")
+    return Markup('<time class="rel" datetime="{}" title="{}" tabindex="0" data-wall="{}">{}</time>').format(
+        iso, _when(wall), f"{wall:.0f}", escape(ago(t, wall, now)))
+
+
+def duration(t: Callable[..., str], seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return t("time.min", n=minutes)
+    return t("time.h_min", h=minutes // 60, m=minutes % 60)
 
 
 def field_help(t: Callable[..., str], f: FormField) -> str:

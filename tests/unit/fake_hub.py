@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.rflink.codec import Heard
 from gateway import __version__
+from gateway.activity import ActivityLog, last_sign_of
 from gateway.alerts.states import AlertState
 from gateway.config import Config, ConfigError, differences, save_atomic, to_data
 from gateway.config.schema import PlatformConfig
@@ -58,6 +59,10 @@ class FakeHub:
         self.home_learning: dict[str, Any] | None = {"days_learned": 0.0, "learning": True, "wake_ups_learned": 0,
                                                      "contexts": []}
         self._maintenance: dict[str, Any] | None = None
+        # The person's day: journal rows the test adds, and what the home monitor would explain.
+        self.activity = ActivityLog()
+        self.timeline_alerts: list[dict[str, Any]] = []
+        self.monitor: dict[str, Any] | None = None  # detection.home.explain.now_view's shape
         # Answers to the page's questions.
         self.scan_result: list[dict[str, Any]] = []
         self.probe_answer: tuple[bool, str] = (False, PROBE_NO_CONNECT)  # nothing listens in a unit test
@@ -159,11 +164,20 @@ class FakeHub:
         self.maintenance_set.append(entry)
         self._maintenance = entry
 
+    def day_view(self) -> dict[str, Any]:
+        # The real hub's shape (gateway.reports.person_day) from what the test set.
+        now = time.time()
+        log = self.activity
+        return {"wall": now, "last_sign": last_sign_of(self.monitor, log, now), "out_since": log.out_now(now),
+                "monitor": self.monitor,
+                "timeline": log.days(now, self.timeline_alerts)}
+
 
 def _device_states(cfg: Config) -> list[DeviceState]:
     states = [DeviceState(d.id, d.kind, d.room, d.name) for d in cfg.devices]
     states += [DeviceState(w.id, f"wearable:{w.profile}", None, w.name) for w in cfg.wearables]
     return states
+
 
 
 if TYPE_CHECKING:

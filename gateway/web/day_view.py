@@ -1,0 +1,126 @@
+"""The person's day at a glance: the summary and its reasons, and the week's timeline as SVG geometry.
+
+Pure: from ``HubView.status()`` and ``HubView.day_view()`` (``gateway.reports.person_day``)
+to what the status page's templates draw. The timeline is inline SVG strips made
+of presentation attributes only (the page's Content-Security-Policy allows no
+inline style, and no script is needed to read them), one unit per quarter hour
+so that a strip stretches to the screen while its text stays HTML at the
+page's size: today as one lane per room,
+the last seven days as one strip each, coloured by the room most active in
+each quarter hour; outings are grey bands, alerts red marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date as Date
+from typing import Any
+
+MAX_LANES = 8
+# Told apart by people with the common colour blindnesses (Okabe & Ito), then two greys.
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000", "#777777")
+SILENCE_WARN = 0.75  # share of the limit after which a silence is a reason to look
+
+T = Callable[..., str]
+
+
+def room_colours(rooms: list[str]) -> dict[str, str]:
+    return {room: PALETTE[min(i, len(PALETTE) - 1)] for i, room in enumerate(rooms)}
+
+
+def _opacity(count: int, top: int) -> float:
+    return round(0.35 + 0.65 * min(1.0, count / max(1, top)), 2)
+
+
+def timeline(view: dict[str, Any]) -> dict[str, Any]:
+    """What the strips draw, in slots (one SVG unit each, so that the strip stretches to any width):
+    ``today`` one lane per room, ``week`` one strip per day coloured by the busiest room."""
+    tl = view["timeline"]
+    slots = int(tl["slots"])
+    colours = room_colours(tl["rooms"])
+    days = tl["days"]
+    today = days[-1]
+    lanes_rooms = [r for r in tl["rooms"] if r in today["rooms"]][:MAX_LANES]
+    top = max((max(c) for c in today["rooms"].values()), default=1)
+    lanes = []
+    for room in lanes_rooms:
+        counts = today["rooms"][room]
+        cells = [{"slot": s, "count": n, "room": room, "colour": colours[room], "opacity": _opacity(n, top)}
+                 for s, n in enumerate(counts) if n]
+        lanes.append({"room": room, "colour": colours[room], "cells": cells, "signs": sum(counts)})
+    week = []
+    for day in days:
+        totals = [0] * slots
+        best: list[tuple[int, str]] = [(0, "")] * slots
+        for room, counts in day["rooms"].items():
+            for s, n in enumerate(counts):
+                if n:
+                    totals[s] += n
+                    if n > best[s][0]:
+                        best[s] = (n, room)
+        day_top = max(totals) or 1
+        cells = [{"slot": s, "count": totals[s], "room": best[s][1], "colour": colours.get(best[s][1], PALETTE[-1]),
+                  "opacity": _opacity(totals[s], day_top)} for s in range(slots) if totals[s]]
+        d = Date.fromisoformat(day["date"])
+        week.append({"date": day["date"], "m": d.month, "d": d.day, "weekday": d.weekday(), "today": day["today"],
+                     "cells": cells, "signs": sum(totals), "outings": day["outings"], "alerts": day["alerts"]})
+    return {"slots": slots, "now_slot": tl["now_slot"], "lanes": lanes, "outings": today["outings"],
+            "alerts": today["alerts"], "week": week, "legend": [(room, colours[room]) for room in tl["rooms"]],
+            "slot_min": 1440 // slots}
+
+
+def slot_time(slot: int, slots: int) -> str:
+    minutes = slot * 1440 // slots
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def summary(status: dict[str, Any], view: dict[str, Any], t: T, label: Callable[[str, Any], str],
+            dur: Callable[[float], str]) -> dict[str, Any]:
+    """"All OK" or "needs attention", with each reason in the page's language: ``bad`` (someone may need
+    help, or help could not get out), ``warn`` (a device or a silence to look at), ``info`` (not a problem)."""
+    reasons: list[tuple[str, str]] = []
+    for a in status["open_alerts"]:
+        where = f" · {label('room', a['room'])}" if a.get("room") else ""
+        level = "warn" if a["severity"] in ("technical", "info", "wellbeing") else "bad"
+        reasons.append((level, t("glance.reason.alert", what=label("finding", a["type"])) + where))
+    if not status["platform"]["connected"]:
+        reasons.append(("bad", t("glance.reason.platform")))
+    for d in status["devices"]:
+        name = d.get("name") or d["id"]
+        if d.get("online") is False:
+            reasons.append(("warn", t("glance.reason.silent", name=name)))
+        elif d.get("last_seen_wall") is None:
+            reasons.append(("warn", t("glance.reason.never", name=name)))
+        if d.get("battery_low"):
+            reasons.append(("warn", t("glance.reason.battery", name=name)))
+        if d.get("worn") is False:
+            reasons.append(("warn", t("glance.reason.not_worn", name=name)))
+    last = (view.get("monitor") or {}).get("last")
+    if last and not last["raised"] and not view.get("out_since") and last["limit_s"] > 0 \
+            and last["silence_s"] >= SILENCE_WARN * last["limit_s"]:
+        reasons.append(("warn", t("glance.reason.long_silence", silence=dur(last["silence_s"]),
+                                  limit=dur(last["limit_s"]))))
+    learning = status.get("home_learning")
+    if learning and learning.get("learning"):
+        reasons.append(("info", t("glance.reason.learning", days=int(learning.get("days_learned", 0)))))
+    if not status["clock"]["synced"]:
+        reasons.append(("info", t("glance.reason.clock")))
+    levels = {level for level, _ in reasons}
+    state = "bad" if "bad" in levels else "warn" if "warn" in levels else "ok"
+    return {"state": state, "reasons": [{"level": level, "text": text} for level, text in reasons]}
+
+
+def rooms_learned(learning: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per room: silences learned and the range of limits that apply now, from ``home_learning``'s contexts."""
+    rooms: dict[str, dict[str, Any]] = {}
+    for c in (learning or {}).get("contexts", []):
+        room = str(c["context"]).rsplit("/", 1)[-1]
+        r = rooms.setdefault(room, {"room": room, "silences": 0, "long": 0, "low": None, "high": None,
+                                    "learned": False})
+        r["silences"] += int(c["silences"])
+        r["long"] += int(c["long_silences"])
+        r["learned"] = r["learned"] or bool(c.get("learned"))
+        lim = float(c["limit_min"])
+        r["low"] = lim if r["low"] is None else min(r["low"], lim)
+        r["high"] = lim if r["high"] is None else max(r["high"], lim)
+    return sorted(rooms.values(), key=lambda r: (-r["silences"], r["room"]))
