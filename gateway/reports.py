@@ -41,6 +41,7 @@ def hub_health(hub: Hub) -> dict[str, Any]:
     seen = {d.id: d.last_seen_wall for d in hub.registry.devices.values()}
     body: dict[str, Any] = {
         "site": hub.config.site.id,
+        "second_path": _second_path(hub),
         "version": __version__,
         "uptime_s": round(hub.clock.uptime_s(), 1),
         "clock_synced": hub.clock.synced,
@@ -56,7 +57,7 @@ def hub_health(hub: Hub) -> dict[str, Any]:
         body["rflink"] = hub.rflink.status()
     if hub.ble is not None:
         body["ble"] = hub.ble.status()
-    for name in ("radar", "zigbee2mqtt", "rtl433"):  # their counters: garbage on the line, reconnects
+    for name in ("radar", "zigbee2mqtt", "rtl433", "second_path"):  # counters, the modem's SIM and signal
         component = hub.supervisor.get(name)
         if component is not None:
             body[name] = component.status()
@@ -73,6 +74,11 @@ def home_learning(hub: Hub) -> dict[str, Any] | None:
         learning = getattr(det, "learning", None)
         if det.name == "home" and learning is not None:
             return learning(int(hub.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
+def _second_path(hub: Hub) -> dict[str, Any] | None:
+    """The SMS path: the modem's SIM, registration and signal, the last path test (docs/second-path.md)."""
+    component = hub.supervisor.get("second_path")
+    return component.status() if component is not None else None
+
     return None
 
 

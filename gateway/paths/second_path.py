@@ -85,10 +85,11 @@ class SecondPath:
             "modem": dict(self.modem.counters),
         }
 
-    def recent(self, n: int = 5) -> list[dict[str, Any]]:
+    def recent(self, n: int = 3) -> list[dict[str, Any]]:
         """The alerts most recently on the path, with their SMS life log (the page's list)."""
         ids = list(self.ledger.histories)[-n:]
-        return [{"alert_id": a, "short_id": self.ledger.short_ids.get(a), "sms": history_view(self.ledger.histories[a])}
+        return [{"alert_id": a, "short_id": self.ledger.short_ids.get(a),
+                 "sms": history_view(self.ledger.histories[a])[-10:]}
                 for a in reversed(ids)]
 
     # --- modem callbacks (on the loop) ----------------------------------------
