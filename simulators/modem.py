@@ -55,7 +55,7 @@ class ModemEmulator:
         self.storage: dict[int, tuple[int, str]] = {}  # index -> (stat, pdu); 0 unread, 1 read
         self.refused = 0
         self.dropped_deliveries = 0
-        self._refuse: list[int] = []  # +CMS ERROR codes for the next sends
+        self._refuse: list[int | None] = []  # +CMS ERROR codes for the next sends (None: let it go)
         self._delay_s = 0.0
         self._hung = False
         self._hang_on: str | None = None
@@ -133,10 +133,11 @@ class ModemEmulator:
 
     # --- faults and the network ---------------------------------------------------------
 
-    def refuse(self, count: int = 1, code: int = 500) -> None:
-        """The next ``count`` sends end in ``+CMS ERROR: <code>`` (500 unknown, 331 no network...)."""
+    def refuse(self, count: int = 1, code: int = 500, *, after: int = 0) -> None:
+        """The next ``count`` sends (after ``after`` that go through: the second part of a long SMS)
+        end in ``+CMS ERROR: <code>`` (500 unknown error, 331 no network service...)."""
         with self._lock:
-            self._refuse += [code] * count
+            self._refuse += [None] * after + [code] * count
 
     def delay(self, seconds: float) -> None:
         """Answer every command ``seconds`` late."""
@@ -360,9 +361,10 @@ class ModemEmulator:
 
     def _submitted(self, length: int, pdu: str) -> list[str]:
         with self._lock:
-            if self._refuse:
+            code = self._refuse.pop(0) if self._refuse else None
+            if code is not None:
                 self.refused += 1
-                return [f"+CMS ERROR: {self._refuse.pop(0)}"]
+                return [f"+CMS ERROR: {code}"]
         if self.stat not in (1, 5):
             return ["+CMS ERROR: 331"]  # no network service
         try:
