@@ -92,13 +92,31 @@ class Contact(Observation):
 
 
 class ButtonAction(StrEnum):
-    HELP = "help"  # an emergency call
+    HELP = "help"  # a press of a help button (an emergency unless its press patterns say otherwise)
     CANCEL = "cancel"  # "I am fine": cancels a pending fall
+
+
+class PressPattern(StrEnum):
+    """What the device itself said about a press (``None`` on a ``ButtonPress``: only "pressed").
+
+    Radios that only send presses (433 MHz, most BLE buttons) leave it ``None`` and the help-call
+    detector tells single, double and long presses apart by time (detection/press_patterns.py).
+    """
+
+    ALARM = "alarm"  # the device's own alarm code (Zigbee ``emergency``, ``sos``): always an emergency
+    SINGLE = "single"
+    DOUBLE = "double"
+    LONG = "long"  # the device's own long-press code (Zigbee ``hold``, a micro:bit's long press)
+    SECOND = "second"  # the device's second button or channel
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ButtonPress(Observation):
     action: ButtonAction = ButtonAction.HELP
+    pattern: PressPattern | None = None
+    # Another frame of a press already reported (a held 433 MHz button keeps sending): how a
+    # long press is seen on a radio that has no long-press code.
+    repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,13 +24,16 @@ if TYPE_CHECKING:
 
 
 def rflink_specs(cfg: Config) -> list[DeviceSpec]:
-    return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch) for d in cfg.devices]
+    return [DeviceSpec(d.id, d.protocol, d.address, d.kind, d.room, d.switch,
+                       second_switch=d.second_switch if d.kind == "sos" else "",
+                       hold_frames=bool(d.presses is not None and d.presses.long)) for d in cfg.devices]
 
 
 def zigbee_specs(cfg: Config) -> list[ZigbeeDevice]:
     from drivers.zigbee2mqtt import ZigbeeDevice
 
-    return [ZigbeeDevice(z.id, z.friendly_name, z.kind, z.room, tuple(z.help_actions), tuple(z.cancel_actions))
+    return [ZigbeeDevice(z.id, z.friendly_name, z.kind, z.room, tuple(z.help_actions), tuple(z.cancel_actions),
+                         patterns=z.kind == "sos" and z.presses is not None)
             for z in cfg.zigbee_devices]
 
 

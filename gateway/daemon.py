@@ -152,7 +152,7 @@ class Hub:
         self.policy.resume()
         sup = self.supervisor
         sup.spawn("uplink", self.uplink.run)
-        sup.spawn("policy", self._every(POLICY_TICK_S, self.policy.tick))
+        sup.spawn("policy", self._every(POLICY_TICK_S, self._policy_tick))
         sup.spawn("ticks", self._every(TICK_S, self.pipeline.tick))
         sup.spawn("journal", self._every(JOURNAL_FLUSH_S, self._flush_and_prune))
         sup.spawn("baselines", self._every(BASELINE_SAVE_S, self.save_baselines))
@@ -198,6 +198,11 @@ class Hub:
     def _every(self, period: float, fn: Callable[[], None],
                at_start: bool = False) -> Callable[[], Coroutine[Any, Any, None]]:
         return lambda: self._every_impl(period, fn, at_start)
+
+    def _policy_tick(self) -> None:
+        # A request's press pattern is decided first, so that the policy hears it in this turn.
+        self.pipeline.poll()
+        self.policy.tick()
 
     def _flush_and_prune(self) -> None:
         self.pipeline.flush_journal()
@@ -281,7 +286,10 @@ class Hub:
         # are rebuilt by the supervisor, the uplink is switched over below.
         self.registry.configure(_device_states(new))
         await self.supervisor.apply(old, new)
-        if old.detection != new.detection or old.devices != new.devices or old.wearables != new.wearables:
+        if (old.detection, old.devices, old.wearables, old.radars, old.zigbee_devices, old.rtl433_devices,
+                old.buttons) != (new.detection, new.devices, new.wearables, new.radars, new.zigbee_devices,
+                                 new.rtl433_devices, new.buttons):
+            # Every input of build_detectors: a button's press map lives in its device's entry.
             self.save_baselines()
             self.pipeline.detectors = self._build_detectors(new)
         self.policy.cfg = new.alerts

@@ -10,13 +10,23 @@ from detection.events import Detector
 from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
+from detection.press_patterns import PressMap, PressTiming
 from detection.radar_dwell import RadarDwellDetector
 from detection.radar_fall import RadarFallDetector
 from detection.supervision import DeviceSupervisor
 from detection.vitals import VitalsMonitor, VitalsSettings
 from detection.worn import WearSettings, WearSupervisor
+from drivers.rflink.codec import REPEAT_WINDOW_S
 from gateway.config import Config
-from gateway.config.schema import METER_PROFILES, HomeConfig, RadarConfig, VitalsConfig, WearableConfig
+from gateway.config.schema import (
+    METER_PROFILES,
+    HomeConfig,
+    RadarConfig,
+    RflinkDevice,
+    VitalsConfig,
+    WearableConfig,
+    ZigbeeDeviceConfig,
+)
 
 
 def build_detectors(cfg: Config) -> list[Detector]:
@@ -29,7 +39,8 @@ def build_detectors(cfg: Config) -> list[Detector]:
     supervised |= {r.id: (r.offline_after_s, r.room) for r in cfg.radars}
     supervised |= {z.id: (z.offline_after_s, z.room) for z in cfg.zigbee_devices}
     supervised |= {d.id: (d.offline_after_s, d.room) for d in cfg.rtl433_devices}
-    detectors: list[Detector] = [HelpCallDetector(), DeviceSupervisor(supervised, frozenset(worn))]
+    detectors: list[Detector] = [HelpCallDetector(press_maps(cfg), press_timing(cfg)),
+                                 DeviceSupervisor(supervised, frozenset(worn))]
     if worn:
         # On even with vital signs off: it says when fall detection is not protecting the person.
         detectors.append(WearSupervisor(worn, wear_settings(cfg.detection.vitals)))
@@ -50,6 +61,18 @@ def build_detectors(cfg: Config) -> list[Detector]:
     if home.enabled:
         detectors.append(HomeMonitor(home_settings(home)))
     return detectors
+
+
+def press_maps(cfg: Config) -> dict[str, PressMap]:
+    """Each button's press patterns (docs/alerts.md, "Press patterns"); without one, every press is an emergency."""
+    buttons: list[RflinkDevice | ZigbeeDeviceConfig | WearableConfig] = [*cfg.devices, *cfg.zigbee_devices,
+                                                                          *cfg.wearables]
+    return {b.id: b.presses.press_map() for b in buttons if b.presses is not None}
+
+
+def press_timing(cfg: Config) -> PressTiming:
+    return PressTiming(double_press_s=cfg.buttons.double_press_s, long_press_s=cfg.buttons.long_press_s,
+                       frame_gap_s=REPEAT_WINDOW_S)
 
 
 def vitals_settings(v: VitalsConfig, devices: list[str]) -> VitalsSettings:

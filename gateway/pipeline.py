@@ -215,8 +215,14 @@ class Pipeline:
                                   "text": text, "detail": detail})
         self._run_detectors(obs)
 
-    def _run_detectors(self, obs: Observation) -> None:
-        for det in self.detectors:
+    def poll(self) -> None:
+        """Between observations: detectors with deadlines of their own (a button's press pattern) hear the time."""
+        timed = [det for det in self.detectors if hasattr(det, "poll")]
+        if timed:
+            self._run_detectors(Tick(at=self._clock.now()), timed)
+
+    def _run_detectors(self, obs: Observation, detectors: list[Detector] | None = None) -> None:
+        for det in self.detectors if detectors is None else detectors:
             try:
                 findings = det.observe(obs)
             except Exception:

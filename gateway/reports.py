@@ -25,7 +25,13 @@ def hub_status(hub: Hub) -> dict[str, Any]:
         "open_alerts": [
             {"id": a.id, "type": a.type, "severity": a.severity, "room": a.room, "device": a.device,
              "raised_wall": a.raised_wall, "level": a.level, "state": a.state}
-            for a in hub.store.alerts(OPEN_STATES)
+            for a in hub.store.alerts(OPEN_STATES) if a.type != "call_request"
+        ],
+        # A button's requests for a service (docs/alerts.md, "Press patterns"): not alerts, shown apart.
+        "open_requests": [
+            {"id": a.id, "service": a.evidence.get("service"), "device": a.device, "room": a.room,
+             "requested_wall": a.detected_wall, "requests": int(a.evidence.get("requests", 1))}
+            for a in hub.store.alerts(OPEN_STATES) if a.type == "call_request"
         ],
         "hub": {"site_id": hub.config.site.id, "uptime_s": round(hub.clock.uptime_s(), 1),
                 "version": __version__},

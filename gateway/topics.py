@@ -29,6 +29,18 @@ class Topics:
         return f"{self.root}/alert/{alert_id}/ack"
 
     @property
+    def call_request(self) -> str:
+        """A button's request for a service (call back, meals...): not an alert (docs/mqtt.md)."""
+        return f"{self.root}/call_request"
+
+    @property
+    def call_request_ack_filter(self) -> str:
+        return f"{self.root}/call_request/+/ack"
+
+    def call_request_ack(self, request_id: str) -> str:
+        return f"{self.root}/call_request/{request_id}/ack"
+
+    @property
     def health(self) -> str:
         return f"{self.root}/health"
 
@@ -47,12 +59,12 @@ class Topics:
         return f"{self.root}/response/{command}"
 
     def parse_ack(self, topic: str) -> str | None:
-        """The alert id of an ack topic, or None when the topic is not one."""
-        prefix = f"{self.root}/alert/"
-        if topic.startswith(prefix) and topic.endswith("/ack"):
-            alert_id = topic[len(prefix) : -len("/ack")]
-            if alert_id and "/" not in alert_id:
-                return alert_id
+        """The alert (or call request) id of an ack topic, or None when the topic is not one."""
+        for prefix in (f"{self.root}/alert/", f"{self.root}/call_request/"):
+            if topic.startswith(prefix) and topic.endswith("/ack"):
+                alert_id = topic[len(prefix) : -len("/ack")]
+                if alert_id and "/" not in alert_id:
+                    return alert_id
         return None
 
     def parse_request(self, topic: str) -> str | None:

@@ -295,9 +295,11 @@ class Uplink:
         # messages are never asked for: a request is an order for now, not a state.
         if self.cfg.protocol == "5":
             opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
-            self._client.subscribe([(self.topics.alert_ack_filter, opts), (self.topics.request_filter, opts)])
+            self._client.subscribe([(self.topics.alert_ack_filter, opts), (self.topics.call_request_ack_filter, opts),
+                                    (self.topics.request_filter, opts)])
         else:
-            self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.request_filter, 1)])
+            self._client.subscribe([(self.topics.alert_ack_filter, 1), (self.topics.call_request_ack_filter, 1),
+                                    (self.topics.request_filter, 1)])
 
     def _cb_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: ReasonCode,
                        properties: Properties | None) -> None:

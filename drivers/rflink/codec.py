@@ -23,6 +23,7 @@ from detection.events import (
     DeviceStatus,
     Motion,
     Observation,
+    PressPattern,
     Stamp,
 )
 
@@ -56,6 +57,10 @@ class DeviceSpec:
     kind: str  # pir, door, sos, bed, seat, toilet_flush, cabinet, fridge, other
     room: str
     switch: str = ""
+    # A button's second button: its own SWITCH= value, or "off" for this code's CMD=OFF ("": none).
+    second_switch: str = ""
+    # Report the frames a held button keeps sending (as repeats), for its long press.
+    hold_frames: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,8 @@ class DeviceTable:
                 self._exact[(d.protocol.lower(), _norm(d.address), _norm(d.switch))] = d
             else:
                 self._any_switch[(d.protocol.lower(), _norm(d.address))] = d
+            if d.second_switch and d.second_switch.lower() != "off":
+                self._exact[(d.protocol.lower(), _norm(d.address), _norm(d.second_switch))] = d
 
     def find(self, protocol: str, address: str, switch: str) -> DeviceSpec | None:
         key = (protocol.lower(), _norm(address))
@@ -167,7 +174,7 @@ def decode_line(raw: bytes, at: Stamp, table: DeviceTable) -> Decoded:
         return Decoded(heard=heard, problem=Problem.UNKNOWN_DEVICE)
 
     out = Decoded(heard=heard)
-    obs = _observation(spec, command.lower(), at)
+    obs = _observation(spec, command.lower(), at, switch)
     if obs is not None:
         out.observations.append(obs)
     elif command and command.lower() not in _ON | _OFF:
@@ -179,12 +186,16 @@ def decode_line(raw: bytes, at: Stamp, table: DeviceTable) -> Decoded:
     return out
 
 
-def _observation(spec: DeviceSpec, command: str, at: Stamp) -> Observation | None:
+def _observation(spec: DeviceSpec, command: str, at: Stamp, switch: str = "") -> Observation | None:
     on = command in _ON
     if not on and command not in _OFF:
         return None
     if spec.kind == "pir":
         return Motion(device=spec.id, at=at, room=spec.room, active=on)
+    if spec.kind == "sos" and spec.second_switch:
+        second = spec.second_switch.lower()
+        if (second == "off" and not on) or (second != "off" and on and _norm(switch) == _norm(second)):
+            return ButtonPress(device=spec.id, at=at, room=spec.room, pattern=PressPattern.SECOND)
     if spec.kind == "sos":
         # Panic buttons send ON; an OFF (release, or a paired "disarm" code) is
         # not a call for help and not an error.
@@ -219,6 +230,8 @@ def _signature(obs: Observation) -> str:
         return f"{type(obs).__name__}:{obs.active}"
     if isinstance(obs, DeviceStatus):
         return f"status:{obs.battery_low}"
+    if isinstance(obs, ButtonPress):
+        return f"button:{obs.pattern}"  # a two-button code: each button's burst is folded on its own
     return type(obs).__name__
 
 

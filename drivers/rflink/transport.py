@@ -14,10 +14,11 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import structlog
 
-from detection.events import Observation, Stamp
+from detection.events import ButtonPress, Observation, Stamp
 from drivers.rflink.codec import (
     Decoded,
     DeviceSpec,
@@ -76,7 +77,9 @@ class RflinkDriver:
     ) -> None:
         self.port = port
         self.baudrate = baudrate
+        devices = list(devices)
         self._table = DeviceTable(devices)
+        self._held = {d.id for d in devices if d.hold_frames}
         self._emit = emit
         self._clock = clock
         self._on_heard = on_heard
@@ -98,7 +101,9 @@ class RflinkDriver:
 
     def update_devices(self, devices: Iterable[DeviceSpec]) -> None:
         """Apply a new device list live (the technician added a sensor)."""
+        devices = list(devices)
         self._table = DeviceTable(devices)
+        self._held = {d.id for d in devices if d.hold_frames}
 
     def status(self) -> dict[str, object]:
         return {
@@ -169,3 +174,5 @@ class RflinkDriver:
                 self._emit(obs)
             else:
                 self.counters["repeats_folded"] += 1
+                if isinstance(obs, ButtonPress) and obs.device in self._held:
+                    self._emit(replace(obs, repeat=True))  # a held button's frames make its long press

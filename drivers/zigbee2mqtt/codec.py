@@ -34,8 +34,10 @@ from detection.events import (
     Observation,
     Presence,
     PresenceState,
+    PressPattern,
     Stamp,
 )
+from drivers.zigbee2mqtt.actions import press_pattern
 
 MAX_PAYLOAD = 64 * 1024  # a device state is a few hundred bytes
 MAX_BRIDGE_PAYLOAD = 4 * 1024 * 1024  # bridge/devices lists every device with its exposes
@@ -59,6 +61,8 @@ class ZigbeeDevice:
     room: str
     help_actions: tuple[str, ...] = DEFAULT_HELP_ACTIONS
     cancel_actions: tuple[str, ...] = ()
+    # The button has press patterns (config ``presses``): its single/double/hold actions become presses.
+    patterns: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +186,15 @@ class Zigbee2MqttCodec:
             obs.append(Contact(device=dev.id, at=at, room=dev.room, kind=_contact_kind(kind),
                                active=not changed["contact"]))  # contact false: the magnet is away, open
         if changed.get("sos"):
-            obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, action=ButtonAction.HELP))
+            obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, pattern=PressPattern.ALARM))
         if isinstance(action, str) and action:
             if action in dev.help_actions:
-                obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, action=ButtonAction.HELP))
+                # The device's own alarm: an emergency whatever its press patterns say.
+                obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, pattern=PressPattern.ALARM))
             elif action in dev.cancel_actions:
                 obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, action=ButtonAction.CANCEL))
+            elif dev.patterns and (pattern := press_pattern(action)) is not None:
+                obs.append(ButtonPress(device=dev.id, at=at, room=dev.room, pattern=pattern))
             elif kind == "sos":
                 out.problem = Problem.UNMAPPED_ACTION  # a button whose action nobody mapped: say so
         battery = out.state.get("battery")

@@ -21,7 +21,8 @@ from typing import Any
 import structlog
 
 from gateway.alerts.effects import WRITES, Effect, Enqueue, Log, Notify, StoreAlert, UpdateAlert, WakeUplink
-from gateway.alerts.payload import alert_message
+from gateway.alerts.payload import alert_message, request_message
+from gateway.alerts.rules import REQUEST_TYPE
 from gateway.store import AlertRow, Store
 from gateway.topics import Topics
 
@@ -76,7 +77,7 @@ class EffectApplier:
                     elif isinstance(e, UpdateAlert):
                         self.store.update_alert(e.row.id, **e.fields)
                     else:
-                        self.store.enqueue(self.topics.alert, self._message(e, numbered), qos=1, alert_id=e.row.id)
+                        self.store.enqueue(self._topic(e.row), self._message(e, numbered), qos=1, alert_id=e.row.id)
             return True
         except sqlite3.Error as exc:
             self._from_memory(writes, numbered, exc)
@@ -93,16 +94,21 @@ class EffectApplier:
         if self._fallback is not None:
             for e in writes:
                 if isinstance(e, Enqueue):
-                    self._fallback(self.topics.alert, self._message(e, numbered))
+                    self._fallback(self._topic(e.row), self._message(e, numbered))
         for row in touched.values():
             self.storage_failures += 1
             log.critical("alert.storage_failed", id=row.id, type=row.type, error=str(exc))
         self.store.note_claimed()
 
+    def _topic(self, row: AlertRow) -> str:
+        return self.topics.call_request if row.type == REQUEST_TYPE else self.topics.alert
+
     def _message(self, e: Enqueue, numbered: dict[str, int]) -> bytes:
         row = e.row
         if row.id in numbered and row.seq != numbered[row.id]:
             row = replace(row, seq=numbered[row.id])
+        if row.type == REQUEST_TYPE:  # its own topic and payload: a request is not an alert
+            return request_message(row, self.site, enqueued_mono=time.monotonic(), note=e.note)
         extra: dict[str, Any] = {}
         if e.severity:
             extra["severity"] = e.severity

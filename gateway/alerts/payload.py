@@ -48,6 +48,29 @@ def alert_message(
     return json.dumps(msg, separators=(",", ":")).encode()
 
 
+def request_message(row: AlertRow, site: str, *, enqueued_mono: float, note: str | None = None) -> bytes:
+    """A call request (a button asking for a service), for ``…/call_request`` (docs/mqtt.md)."""
+    msg: dict[str, Any] = {
+        "id": row.id,
+        "seq": row.seq,
+        "site": site,
+        "type": row.type,
+        "service": row.evidence.get("service"),
+        "state": "open",
+        "device": row.device,
+        "room": row.room,
+        "pattern": row.evidence.get("pattern"),
+        "requests": int(row.evidence.get("requests", 1)),
+        "requested_at": iso(row.detected_wall),
+        "clock_synced": row.clock_synced,
+    }
+    if note:
+        msg["note"] = note
+    msg[_PRIVATE_BOOT] = row.boot_id
+    msg[_PRIVATE_MONO] = enqueued_mono
+    return json.dumps(msg, separators=(",", ":")).encode()
+
+
 def finalize(payload: bytes, *, boot_id: str, historical_after_s: float) -> bytes:
     """Fill in ``sent_at`` and ``historical``; drop the hub-private bookkeeping."""
     try:

@@ -74,6 +74,7 @@ from gateway.config.schema import AlertConfig
 from gateway.store import AlertRow
 
 ESCALATING = {Severity.EMERGENCY.value, Severity.URGENT.value}
+REQUEST_TYPE = "call_request"  # a button's request for a service (detection/help_call.py): its own topic
 E = AlertEvent
 
 
@@ -207,6 +208,8 @@ class AlertRules:
         if existing is not None:
             if f.type == "help_call":
                 self._repeat_press(existing, f, inp.now, out)
+            elif f.type == REQUEST_TYPE:
+                self._fold_request(existing, f, out)
             else:
                 out.append(Log("debug", "alert.duplicate_finding", {"id": existing.row.id, "key": f.key}))
             return
@@ -225,6 +228,15 @@ class AlertRules:
             out.append(Log("info", "alert.press_folded", {"id": row.id, "presses": presses}))
             return
         self._escalate(live, now, f.at.t, "pressed again", out)
+
+    def _fold_request(self, live: Live, f: Finding, out: list[Effect]) -> None:
+        """The same service asked again while its request is open: counted in, nothing new sent, never escalated."""
+        step(live, E.PRESSED_AGAIN)
+        requests = int(live.row.evidence.get("requests", 1)) + 1
+        live.row = row = replace(live.row, evidence={**live.row.evidence, "requests": requests})
+        out.append(UpdateAlert(row, {"evidence": row.evidence}))
+        out.append(Log("info", "request.folded", {"id": row.id, "service": row.evidence.get("service"),
+                                                  "button": f.device, "requests": requests}))
 
     def _on_cancelled(self, f: Finding, out: list[Effect]) -> None:
         reason = str(f.evidence.get("reason", "cancelled"))
@@ -294,7 +306,9 @@ class AlertRules:
         hold = f.cancel_window_s > 0
         if hold:
             event = E.HELD
-        elif f.severity.value in ESCALATING or inp.test or f.severity is Severity.TECHNICAL:
+        elif f.severity.value in ESCALATING or inp.test or f.severity is Severity.TECHNICAL or f.type == REQUEST_TYPE:
+            # A call request waits for the platform's acknowledgement like an alert, but it is
+            # not urgent (severity info): it is never escalated and has no cancel window.
             event = E.RAISED
         else:
             event = E.CLOSED_AS_NOTICE
@@ -334,6 +348,9 @@ class AlertRules:
             else:
                 live.last_sent_t = now.t
             self.book.remember(live)
+        if f.type == REQUEST_TYPE:
+            out.append(Log("info", "request.raised", {"id": row.id, "service": row.evidence.get("service"),
+                                                      "button": f.device, "pattern": row.evidence.get("pattern")}))
         out.append(Notify(row.id, state.value, f"{row.severity} {row.type}"))
 
     def _raise_pending(self, live: Live, now: Now, out: list[Effect]) -> None:

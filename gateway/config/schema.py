@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gateway.config.buttons import ButtonsConfig, PressMapConfig
 from gateway.config.fields import CLIENT_ID_PATTERN, HOST_PATTERN, TOPIC_PATTERN, opt
 from gateway.config.fields import ID_PATTERN as ID_PATTERN
 from gateway.config.fields import ROOM_PATTERN as ROOM_PATTERN
@@ -106,6 +107,13 @@ class RflinkDevice:
         0.0, help="Raise a technical alert when not heard for this long (0: never; most "
         "433 MHz sensors only send on activity)", min=0, max=30 * 86400, unit="s",
     )
+    presses: PressMapConfig | None = opt(
+        None, help="A button's press patterns and what each asks for (empty: every press an emergency)"
+    )
+    second_switch: str = opt(
+        "", help="The second button of this code: its SWITCH= value, or 'off' for this code's CMD=OFF (empty: none)",
+        pattern=r"^[0-9A-Za-z]{0,4}$",
+    )
 
 
 Placement = Literal["waist", "neck", "wrist"]
@@ -130,6 +138,9 @@ class WearableConfig:
     )
     offline_after_s: float = opt(
         600.0, help="Technical alert when not heard for this long", min=30, max=86400, unit="s"
+    )
+    presses: PressMapConfig | None = opt(
+        None, help="The wearable button's press patterns and what each asks for (empty: every press an emergency)"
     )
 
 
@@ -280,4 +291,5 @@ class Config:
     zigbee_devices: list[ZigbeeDeviceConfig] = field(default_factory=list)
     rtl433: Rtl433Config = field(default_factory=Rtl433Config)
     rtl433_devices: list[Rtl433DeviceConfig] = field(default_factory=list)
+    buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
     second_path: SecondPathConfig = field(default_factory=SecondPathConfig)

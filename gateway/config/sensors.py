@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gateway.config.buttons import PressMapConfig
 from gateway.config.fields import (
     CLIENT_ID_PATTERN,
     HOST_PATTERN,
@@ -71,6 +72,10 @@ class ZigbeeDeviceConfig:
     help_actions: list[str] = opt(default_factory=lambda: ["emergency", "sos", "panic"],
                                   help="'action' values that are a help call")
     cancel_actions: list[str] = opt(default_factory=list, help="'action' values that mean 'I am fine'")
+    presses: PressMapConfig | None = opt(
+        None, help="What the button's single, double and long presses (its 'action') and its second button ask "
+        "for (empty: only help_actions, each an emergency)"
+    )
     offline_after_s: float = opt(
         0.0, help="Technical alert when not heard for this long (0: never; most Zigbee sensors report at "
         "least every few hours)", min=0, max=30 * 86400, unit="s",

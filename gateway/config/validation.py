@@ -14,6 +14,7 @@ import types
 import typing
 from typing import Any, Literal
 
+from gateway.config.buttons import button_problems
 from gateway.config.consistency import check_consistency
 from gateway.config.errors import ConfigError as ConfigError
 from gateway.config.errors import FieldError as FieldError
@@ -211,6 +212,7 @@ def _check_cross_field(cfg: Config, errors: list[FieldError]) -> None:
                        "cert_file and key_file are given together")
         )
     errors += second_path_errors(cfg.second_path)
+    errors += [FieldError(path, value, allowed) for path, value, allowed in button_problems(cfg)]
     bind = cfg.web.bind
     if bind != "lan" and not is_lan_address(bind):
         errors.append(FieldError("web.bind", bind, "'lan', or a loopback or private (LAN) IP address"))

@@ -15,6 +15,7 @@ from detection.events import (
     Motion,
     Presence,
     PresenceState,
+    PressPattern,
     Stamp,
 )
 from drivers.zigbee2mqtt.codec import Problem, Zigbee2MqttCodec, ZigbeeDevice
@@ -81,7 +82,8 @@ def test_panic_button_action_is_a_help_call_every_time():
     c = codec()
     for _ in range(2):  # action is not cached by Zigbee2MQTT: each message is a press
         d = msg(c, "sos button", BT400B)
-        assert d.observations[0] == ButtonPress(device="sos-bed", at=AT, room="bedroom", action=ButtonAction.HELP)
+        assert d.observations[0] == ButtonPress(device="sos-bed", at=AT, room="bedroom", action=ButtonAction.HELP,
+                                                pattern=PressPattern.ALARM)  # always an emergency
     for action in ("sos", "panic"):
         assert isinstance(msg(c, "sos button", {"action": action}).observations[0], ButtonPress)
     unmapped = msg(c, "sos button", {"action": "hold"})
