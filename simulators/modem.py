@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import random
 import select
@@ -236,7 +237,7 @@ class ModemEmulator:
                         buf.clear()
                         length, prompt_length = prompt_length, None
                         if byte == CTRL_Z:
-                            self._answer(lambda n=length, p=pdu: self._submitted(n, p))
+                            self._answer(functools.partial(self._submitted, length, pdu))
                     else:
                         buf.append(byte)
                     continue

@@ -14,6 +14,7 @@ Configure the link as the hub's modem port. Every SMS the hub sends is printed
 from __future__ import annotations
 
 import argparse
+import io
 import re
 import signal
 import sys
@@ -88,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"carehub sim modem: --deliver wants FROM:TEXT, not {spec!r}", file=sys.stderr)
             return 2
         deliveries.append((sender.strip(), text))
+    for stream in (sys.stdin, sys.stdout):  # Chinese in and out, whatever the terminal's locale
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors="replace")
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

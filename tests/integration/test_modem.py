@@ -7,6 +7,7 @@ same as with the defaults.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -201,3 +202,30 @@ async def test_a_modem_that_answers_late_is_still_understood(rig):
     await rig.modem.send_sms("+8613800000000", "slow but sure")
     await asyncio.sleep(0.6)  # a status poll through the delay
     assert rig.modem.status.connected and rig.emu.sent[-1].text == "slow but sure"
+
+
+async def test_carehub_sim_modem_prints_what_it_is_sent_and_delivers_what_is_typed(tmp_path):
+    link = tmp_path / "modem"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.cli", "sim", "modem", "--link", str(link),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    assert proc.stdin is not None and proc.stdout is not None
+    received: list[IncomingSms] = []
+    modem = Modem(str(link), on_sms=received.append, status_interval_s=0.5, command_timeout_s=1.0,
+                  reopen_min_s=0.05, reopen_max_s=0.2)
+    task = asyncio.create_task(modem.run())
+    try:
+        assert b"plugged in" in await asyncio.wait_for(proc.stdout.readline(), 10)
+        await until(lambda: modem.status.connected and modem.status.registration == "home", within_s=10)
+        await modem.send_sms("+8613800000000", ZH)
+        line = await asyncio.wait_for(proc.stdout.readline(), 5)
+        assert line.decode("utf-8").strip() == f"sms to +8613800000000: {ZH} (2 parts)"
+        proc.stdin.write("from +8613900000001: 收到 1a2b\n".encode())
+        await proc.stdin.drain()
+        await until(lambda: received, within_s=5)
+        assert (received[0].sender, received[0].text) == ("+8613900000001", "收到 1a2b")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 10)
