@@ -89,7 +89,8 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
             return None
         from drivers.zigbee2mqtt import Zigbee2MqttDriver
 
-        return Zigbee2MqttDriver(zigbee_broker(cfg), zigbee_specs(cfg), hub.pipeline.submit, hub.clock.now)
+        return Zigbee2MqttDriver(zigbee_broker(cfg), zigbee_specs(cfg), hub.pipeline.submit, hub.clock.now,
+                                 on_heard=hub.on_heard, on_bridge_devices=hub.on_bridge_devices)
 
     def follow_zigbee_devices(driver: Component, cfg: Config) -> None:
         from drivers.zigbee2mqtt import Zigbee2MqttDriver
@@ -108,7 +109,7 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
             source = MqttSource(host=r.host, port=r.port, tls=r.tls, ca_file=r.ca_file, username=r.username,
                                 password=r.password, topic=r.topic, client_id=f"carehub-{cfg.site.id}-rtl433")
         return Rtl433Driver(rtl433_specs(cfg), hub.pipeline.submit, hub.clock.now, command=r.command,
-                            mqtt_source=source)
+                            mqtt_source=source, on_heard=hub.on_heard)
 
     def follow_rtl433_devices(driver: Component, cfg: Config) -> None:
         from drivers.rtl433 import Rtl433Driver

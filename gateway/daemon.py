@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -47,6 +47,7 @@ from gateway.pipeline import (
 from gateway.platform_settings import platform_file_errors
 from gateway.platform_switch import PlatformSwitch
 from gateway.probe import probe_broker
+from gateway.radar_probe import probe_port
 from gateway.remote import MAINTENANCE_KEY, PlatformCommands
 from gateway.reports import hub_health, hub_status, person_day
 from gateway.sdnotify import Notifier, watchdog_loop
@@ -56,6 +57,11 @@ from gateway.topics import Topics
 from gateway.uplink import Uplink
 from gateway.vitals_summary import DailyVitalsSender
 from gateway.wearables import WearableDriver
+
+if TYPE_CHECKING:
+    from drivers.rtl433.codec import Heard as Rtl433Heard
+    from drivers.zigbee2mqtt.codec import BridgeDevice
+    from drivers.zigbee2mqtt.codec import Heard as ZigbeeHeard
 
 log = structlog.get_logger("carehub.daemon")
 
@@ -305,8 +311,14 @@ class Hub:
 
     # --- for the technician's page ----------------------------------------------
 
-    def on_heard(self, heard: Heard, at: Stamp) -> None:
+    def on_heard(self, heard: Heard | Rtl433Heard | ZigbeeHeard, at: Stamp) -> None:
         self.heard.add(heard, self.clock.utc_of(at))
+
+    def on_bridge_devices(self, devices: list[BridgeDevice]) -> None:
+        self.heard.set_bridge_devices(devices)
+
+    async def probe_radar(self, port: str) -> dict[str, Any]:
+        return await asyncio.to_thread(probe_port, self.config, port)  # opens a serial port for seconds
 
     def heard_codes(self, after: int) -> list[dict[str, Any]]:
         return self.heard.since(after)

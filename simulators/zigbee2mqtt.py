@@ -110,5 +110,18 @@ class Zigbee2MqttEmulator:
         for d in self.devices.values():
             model, vendor, _ = MODELS[d.kind]
             listing.append({"type": "EndDevice", "ieee_address": d.ieee, "friendly_name": d.friendly_name,
-                            "supported": True, "definition": {"model": model, "vendor": vendor, "exposes": []}})
+                            "supported": True, "definition": {"model": model, "vendor": vendor,
+                                                              "exposes": _exposes(d.kind)}})
         self.publish("bridge/devices", json.dumps(listing).encode(), retain=True)
+
+
+def _exposes(kind: str) -> list[dict[str, Any]]:
+    """The generic exposes Zigbee2MQTT lists for the model's state (zigbee2mqtt.io "Exposes": type,
+    name, property, access 1 = published), plus the enum ``action`` of a button."""
+    out: list[dict[str, Any]] = []
+    for key, value in MODELS[kind][2].items():
+        kind_of = "binary" if isinstance(value, bool) else "numeric"
+        out.append({"type": kind_of, "name": key, "property": key, "access": 1})
+    if kind == "sos":
+        out.append({"type": "enum", "name": "action", "property": "action", "access": 1, "values": ["emergency"]})
+    return out

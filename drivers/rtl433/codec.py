@@ -62,6 +62,9 @@ class Heard:
     subtype: str
     code: str  # cmd, tristate or state: what told this transmission apart
     device: str | None
+    # The decoder's fields that say what the sensor is ("contact_open", "motion", "state=open"):
+    # learn mode guesses a kind from them.
+    meaning: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -91,6 +94,17 @@ def _flag(v: Any) -> bool | None:
     return None
 
 
+_MEANING_FLAGS = ("contact_open", "opened", "motion", "alarm", "button", "tamper")
+
+
+def _meaning(data: dict[str, Any]) -> tuple[str, ...]:
+    out = [k for k in _MEANING_FLAGS if k in data]
+    state = _text(data.get("state"))
+    if state:
+        out.append("state=" + state[:16])
+    return tuple(out)
+
+
 class Rtl433Codec:
     """Keeps the last battery state per device (battery-low is said once) and folds radio bursts."""
 
@@ -116,7 +130,8 @@ class Rtl433Codec:
         channel, subtype = _text(data.get("channel")), _text(data.get("subtype"))
         code = next((_text(data[k]) for k in ("cmd", "tristate", "state", "code") if k in data), "")
         dev = self._match(model, address, channel, subtype)
-        heard = Heard(model[:64], address[:64], channel[:16], subtype[:16], code[:64], dev.id if dev else None)
+        heard = Heard(model[:64], address[:64], channel[:16], subtype[:16], code[:64], dev.id if dev else None,
+                      _meaning(data))
         if dev is None:
             return Decoded(heard=heard, problem=Problem.UNKNOWN_DEVICE)
         out = Decoded(heard=heard)

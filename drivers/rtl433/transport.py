@@ -50,7 +50,7 @@ class Rtl433Driver:
     def __init__(self, devices: Iterable[Rtl433Device], emit: Callable[[Observation], None],
                  clock: Callable[[], Stamp], *, command: Sequence[str] = ("rtl_433", "-F", "json"),
                  mqtt_source: MqttSource | None = None, restart_min_s: float = 1.0,
-                 restart_max_s: float = 60.0) -> None:
+                 restart_max_s: float = 60.0, on_heard: Callable[[Heard, Stamp], None] | None = None) -> None:
         self.codec = Rtl433Codec(devices)
         self.command = list(command)
         self.mqtt_source = mqtt_source
@@ -61,6 +61,7 @@ class Rtl433Driver:
         self.counters: Counter[str] = Counter()
         self.running = False
         self.heard: deque[Heard] = deque(maxlen=HEARD_KEPT)  # what the radio heard lately, for learn mode
+        self._on_heard = on_heard  # the hub's learn mode: every transmission, configured or not
         self._logged_at: dict[str, float] = {}
 
     def update_devices(self, devices: Iterable[Rtl433Device]) -> None:
@@ -82,8 +83,9 @@ class Rtl433Driver:
 
     def handle_line(self, raw: bytes | str) -> None:
         self.counters["events"] += 1
+        at = self._clock()
         try:
-            decoded = self.codec.decode(raw, self._clock())
+            decoded = self.codec.decode(raw, at)
         except Exception:  # the codec is tested, but no line may stop the hub
             self.counters["decode_crashed"] += 1
             if self._due("decode_crashed"):
@@ -91,6 +93,8 @@ class Rtl433Driver:
             return
         if decoded.heard is not None:
             self.heard.append(decoded.heard)
+            if self._on_heard is not None:
+                self._on_heard(decoded.heard, at)
         if decoded.problem is not None:
             self.counters[decoded.problem.value] += 1
             if decoded.problem is not Problem.UNKNOWN_DEVICE and self._due(decoded.problem.value):

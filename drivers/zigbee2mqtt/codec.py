@@ -74,6 +74,19 @@ class BridgeDevice:
     type: str
     model: str
     vendor: str
+    # The properties of ``definition.exposes`` (nested features flattened: "occupancy", "contact",
+    # "action", "presence", "battery"...), what learn mode guesses the kind from.
+    exposes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A device's message, configured or not (for learn mode): which fields it carried."""
+
+    friendly_name: str
+    fields: tuple[str, ...]  # the known state fields present ("occupancy", "contact", "action", ...)
+    action: str  # the action value, if any
+    device: str | None  # configured id
 
 
 @dataclass(slots=True)
@@ -84,8 +97,11 @@ class Decoded:
     friendly_name: str | None = None
     state: dict[str, Any] = field(default_factory=dict)  # the known fields of this message
     bridge_devices: list[BridgeDevice] | None = None
+    heard: Heard | None = None
 
 
+MAX_EXPOSES = 64  # properties kept per device; a light with every feature has about 20
+_HEARD_FIELDS = ("occupancy", "presence", "contact", "action", "sos", "battery", "battery_low", "tamper")
 _STATE_FIELDS = ("occupancy", "presence", "contact", "sos", "battery_low", "tamper")
 
 
@@ -121,7 +137,7 @@ class Zigbee2MqttCodec:
             return Decoded()  # commands to devices, also on this broker
         dev = self._by_name.get(name)
         if dev is None:
-            return Decoded(problem=Problem.UNKNOWN_DEVICE, friendly_name=name[:120])
+            return self._unknown(name[:120], payload, availability)
         if availability:
             return self._availability(dev, payload, at)
         try:
@@ -130,7 +146,21 @@ class Zigbee2MqttCodec:
             return Decoded(problem=Problem.MALFORMED, device=dev.id, friendly_name=name)
         if not isinstance(data, dict):
             return Decoded(problem=Problem.MALFORMED, device=dev.id, friendly_name=name)
-        return self._state(dev, data, at, retained)
+        out = self._state(dev, data, at, retained)
+        out.heard = _heard(name, data, dev.id)
+        return out
+
+    @staticmethod
+    def _unknown(name: str, payload: bytes, availability: bool) -> Decoded:
+        """A device nobody configured: counted, and what it said kept for learn mode."""
+        out = Decoded(problem=Problem.UNKNOWN_DEVICE, friendly_name=name)
+        if not availability:
+            try:
+                data = json.loads(payload)
+            except (ValueError, UnicodeDecodeError):
+                data = None
+            out.heard = _heard(name, data if isinstance(data, dict) else {}, None)
+        return out
 
     # --- messages -------------------------------------------------------------------------
 
@@ -220,11 +250,37 @@ class Zigbee2MqttCodec:
                 continue
             definition = d.get("definition") if isinstance(d.get("definition"), dict) else {}
             found.append(BridgeDevice(
-                friendly_name=str(d.get("friendly_name", ""))[:120], ieee_address=str(d.get("ieee_address", "")),
-                type=str(d.get("type", "")), model=str(definition.get("model", "") if definition else ""),
-                vendor=str(definition.get("vendor", "") if definition else ""),
+                friendly_name=str(d.get("friendly_name", ""))[:120], ieee_address=str(d.get("ieee_address", ""))[:64],
+                type=str(d.get("type", ""))[:32], model=str(definition.get("model", "") if definition else "")[:64],
+                vendor=str(definition.get("vendor", "") if definition else "")[:64],
+                exposes=_exposes(definition.get("exposes") if definition else None),
             ))
         return Decoded(bridge_devices=found, friendly_name="bridge/devices")
+
+
+def _heard(name: str, data: dict[str, Any], device: str | None) -> Heard:
+    action = data.get("action")
+    return Heard(name, tuple(k for k in _HEARD_FIELDS if k in data and data[k] is not None),
+                 action[:64] if isinstance(action, str) else "", device)
+
+
+def _exposes(exposes: Any) -> tuple[str, ...]:
+    """The properties a device exposes, nested features included, in order, without repeats."""
+    out: list[str] = []
+    stack = list(reversed(exposes)) if isinstance(exposes, list) else []
+    steps = 0
+    while stack and len(out) < MAX_EXPOSES and steps < 4 * MAX_EXPOSES:  # bounded whatever the list holds
+        steps += 1
+        e = stack.pop()
+        if not isinstance(e, dict):
+            continue
+        prop = e.get("property") or e.get("name")
+        if isinstance(prop, str) and prop and prop not in out:
+            out.append(prop[:64])
+        features = e.get("features")
+        if isinstance(features, list):
+            stack.extend(reversed(features[:MAX_EXPOSES]))
+    return tuple(out)
 
 
 def _contact_kind(kind: str) -> str:

@@ -21,7 +21,14 @@ import structlog
 
 from detection.events import Observation, Stamp
 from drivers.mqtt_feed import Broker, MqttFeed
-from drivers.zigbee2mqtt.codec import MAX_BRIDGE_PAYLOAD, BridgeDevice, Problem, Zigbee2MqttCodec, ZigbeeDevice
+from drivers.zigbee2mqtt.codec import (
+    MAX_BRIDGE_PAYLOAD,
+    BridgeDevice,
+    Heard,
+    Problem,
+    Zigbee2MqttCodec,
+    ZigbeeDevice,
+)
 
 log = structlog.get_logger("carehub.zigbee2mqtt")
 
@@ -48,11 +55,15 @@ class Zigbee2MqttDriver:
     name = "zigbee2mqtt"
 
     def __init__(self, settings: BrokerSettings, devices: Iterable[ZigbeeDevice],
-                 emit: Callable[[Observation], None], clock: Callable[[], Stamp]) -> None:
+                 emit: Callable[[Observation], None], clock: Callable[[], Stamp], *,
+                 on_heard: Callable[[Heard, Stamp], None] | None = None,
+                 on_bridge_devices: Callable[[list[BridgeDevice]], None] | None = None) -> None:
         self.settings = settings
         self.codec = Zigbee2MqttCodec(devices, settings.base_topic)
         self._emit = emit
         self._clock = clock
+        self._on_heard = on_heard  # the hub's learn mode
+        self._on_bridge_devices = on_bridge_devices
         self.counters: Counter[str] = Counter()
         self.connected = False
         self.devices_state: dict[str, dict[str, Any]] = {}  # configured id -> last known fields
@@ -114,8 +125,9 @@ class Zigbee2MqttDriver:
 
     def _handle(self, topic: str, payload: bytes, retained: bool) -> None:
         self.counters["messages"] += 1
+        at = self._clock()
         try:
-            decoded = self.codec.decode(topic, payload, self._clock(), retained=retained)
+            decoded = self.codec.decode(topic, payload, at, retained=retained)
         except Exception:  # the codec is tested, but no message may stop the hub
             self.counters["decode_crashed"] += 1
             if self._due("decode_crashed"):
@@ -124,6 +136,10 @@ class Zigbee2MqttDriver:
         if decoded.bridge_devices is not None:
             self.bridge_devices = decoded.bridge_devices
             log.info("zigbee2mqtt.bridge_devices", count=len(decoded.bridge_devices))
+            if self._on_bridge_devices is not None:
+                self._on_bridge_devices(decoded.bridge_devices)
+        if decoded.heard is not None and self._on_heard is not None and not retained:
+            self._on_heard(decoded.heard, at)  # an old state the broker replays is not "heard now"
         if decoded.problem is not None:
             self.counters[decoded.problem.value] += 1
             if decoded.problem is Problem.UNKNOWN_DEVICE and decoded.friendly_name:
