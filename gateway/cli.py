@@ -29,6 +29,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "publish Zigbee2MQTT device payloads to a broker"),
     (("sim", "rtl433"), "gateway.commands.sim_rtl433", "print or publish rtl_433 JSON events"),
     (("sim", "platform"), "gateway.commands.sim_platform", "emulate the care platform"),
+    (("sim", "fleet"), "gateway.commands.sim_fleet",
+     "N hubs' uplinks through a district power cut against a real broker (docs/fleet.md)"),
     (("sim", "home"), "gateway.commands.sim_home", "generate a synthetic home event log"),
     (("sim", "wearable"), "gateway.commands.sim_wearable", "emulate carehub-profile wearables on a socket"),
     (("sim", "health"), "gateway.commands.sim_health",

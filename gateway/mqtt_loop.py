@@ -10,9 +10,12 @@ the same turn as the commit that queued it.
 
 Connecting (DNS, TCP, the TLS handshake) blocks in paho, so it runs in a worker
 thread; everything after it runs on the loop. Reconnection is ours: exponential
-backoff with full jitter between ``reconnect_min_s`` and a doubling ceiling that
-stops at ``reconnect_max_s``, reset by a connection that the broker accepted, so
-that a thousand hubs coming back from one power cut do not knock in step.
+backoff with full jitter between ``reconnect_min_s`` and a ceiling that doubles
+before each wait (2, 4, 8 ... times the floor) and stops at ``reconnect_max_s``,
+reset by a connection that the broker accepted, so that a thousand hubs that lost
+one broker at the same instant do not knock again in step: not even the first
+retry is at the same instant for all of them. (Their first connection after a
+boot is spread by ``gateway/boot_spread.py``.)
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ CONNECT_FAIL_LOG_S = 60.0  # a broker that stays away is said once a minute, not
 
 class LoopDriver:
     def __init__(self, client: mqtt.Client, *, min_delay_s: float, max_delay_s: float,
-                 describe: Callable[[], str], rng: random.Random | None = None) -> None:
+                 describe: Callable[[], str], rng: random.Random | None = None, jitter: bool = True) -> None:
         self.client = client
         self._min = min_delay_s
         self._max = max(max_delay_s, min_delay_s)
         self._describe = describe
         self._rng = rng or random.Random()
+        self._jitter = jitter  # False only to show what jitter is for (the fleet simulation)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._sock: Any = None
@@ -79,8 +83,8 @@ class LoopDriver:
                     misc.cancel()
             if self._stopping:
                 return
-            await asyncio.sleep(self._rng.uniform(self._min, self._delay))
             self._delay = min(self._delay * 2, self._max)
+            await asyncio.sleep(self._rng.uniform(self._min, self._delay) if self._jitter else self._delay)
 
     def flush(self) -> None:
         """Write what paho could not write at once (a full socket buffer, or packets queued in a callback)."""
@@ -90,6 +94,19 @@ class LoopDriver:
     def stop(self) -> None:
         """No more reconnecting; the caller disconnects the client."""
         self._stopping = True
+        self._gone.set()
+
+    def cut_power(self) -> None:
+        """Lose the connection as a power cut does: no DISCONNECT, so the broker publishes the last will.
+
+        For the fleet simulation, where hubs that share one process lose their power at once.
+        """
+        self._stopping = True
+        sock = self._sock
+        if sock is not None:
+            self._unwatch(sock)
+            with contextlib.suppress(OSError):
+                sock.close()
         self._gone.set()
 
     # --- socket readiness, on the loop --------------------------------------------------------

@@ -16,13 +16,17 @@ delivered when it is back. Requests are never taken from retained messages (a
 retained ``test_alarm`` would run again on every connect), and on MQTT 5 the hub
 announces a Maximum Packet Size so that the broker drops anything larger instead
 of sending it (docs/mqtt.md, "Trust").
+
+Fleet behaviour (docs/fleet.md): after a boot the first connection waits a delay
+taken from the site id (``gateway/boot_spread.py``) unless an emergency or urgent
+alert is waiting, and telemetry carries an MQTT 5 message expiry
+(``gateway/message_expiry.py``); alerts never do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -31,14 +35,19 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from gateway.boot_spread import BootGate, boot_delay_s
 from gateway.config.schema import PlatformConfig
+from gateway.first_connect import system_uptime_s, urgent_waiting, wait_for_turn
 from gateway.inbound import Inbound, RequestHandler
-from gateway.mqtt_client import MAX_IN_FLIGHT, UplinkSettingsError, connect_properties, make_client
+from gateway.message_expiry import RetainedRefresh, expiry_s
+from gateway.mqtt_client import UplinkSettingsError, connect_properties, make_client
 from gateway.mqtt_loop import LoopDriver
+from gateway.outbox_sender import OutboxSender
 from gateway.store import Store
 from gateway.topics import Topics
 
@@ -46,7 +55,7 @@ log = structlog.get_logger("carehub.uplink")
 
 SETTINGS_RETRY_S = 30.0  # unusable TLS files: how often to look again (they may be uploaded)
 
-class Uplink:
+class Uplink(OutboxSender):
     def __init__(
         self,
         cfg: PlatformConfig,
@@ -60,6 +69,8 @@ class Uplink:
         on_connect: Callable[[], None] | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
         standby: bool = False,
+        uptime: Callable[[], float] = system_uptime_s,
+        backoff_jitter: bool = True,
     ) -> None:
         self.cfg = cfg
         self.topics = topics
@@ -70,6 +81,10 @@ class Uplink:
         # A standby uplink (new broker settings on trial) only connects; it subscribes,
         # says "online" and drains the outbox once ``activate`` makes it the hub's uplink.
         self.standby = standby
+        self._uptime = uptime
+        self._backoff_jitter = backoff_jitter  # off only in the fleet simulation's comparison run
+        self._boot_gate: BootGate | None = None
+        self._refresh = RetainedRefresh()
         self._connected_once = asyncio.Event()
         self._client_id = client_id
         self._driver: LoopDriver | None = None
@@ -143,6 +158,8 @@ class Uplink:
             "outbox_depth": self.store.outbox_depth(),
             "in_flight": len(self._in_flight),
             "problem": self.problem,
+            "boot_spread_remaining_s": round(self._boot_gate.remaining_s(time.monotonic()), 1)
+            if self._boot_gate is not None else 0.0,
             "counters": dict(self.counters),
         }
 
@@ -153,8 +170,20 @@ class Uplink:
         one while offline loses nothing: it is simply not sent when not connected.
         """
         if self.connected and not self.standby:
-            self._client.publish(topic, payload, qos=qos, retain=retain)
+            _, expiry = self._publish(topic, payload, qos=qos, retain=retain)
+            if retain:
+                self._refresh.sent(topic, payload, expiry, time.monotonic())
             self._flush()
+
+    def _publish(self, topic: str, payload: bytes, *, qos: int, retain: bool) -> tuple[mqtt.MQTTMessageInfo, int]:
+        """paho's publish, with the message expiry that this kind of message carries (0: none)."""
+        expiry = expiry_s(self.cfg, self.topics, topic, payload)
+        props = None
+        if expiry > 0:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            props.MessageExpiryInterval = expiry
+            self.counters["published_with_expiry"] += 1
+        return self._client.publish(topic, payload, qos=qos, retain=retain, properties=props), expiry
 
     def publish_from_memory(self, topic: str, payload: bytes) -> None:
         """Last resort when the outbox cannot be written (storage failure).
@@ -165,6 +194,7 @@ class Uplink:
         self._client.publish(topic, self._finalize(payload), qos=1)
         self._flush()
         self.counters["published_from_memory"] += 1
+        self._wake.set()  # it must not wait for the boot spread either
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -183,14 +213,17 @@ class Uplink:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self._settings_usable()
+        await self._boot_spread()
         # Only records where and how to connect: the driver connects, on this loop.
         self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s,
                                    clean_start=False if self.cfg.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                                    properties=connect_properties(self.cfg))
         self._driver = LoopDriver(self._client, min_delay_s=self.cfg.reconnect_min_s,
-                                  max_delay_s=self.cfg.reconnect_max_s, describe=lambda: self.broker)
+                                  max_delay_s=self.cfg.reconnect_max_s, describe=lambda: self.broker,
+                                  jitter=self._backoff_jitter)
         log.info("uplink.starting", broker=self.broker, protocol=self.cfg.protocol)
         health = asyncio.create_task(self._health_loop())
+        refresh = asyncio.create_task(self._refresh_loop())
         network = asyncio.create_task(self._driver.run())
         try:
             while True:
@@ -200,8 +233,16 @@ class Uplink:
                     self._submit_outbox()
         finally:
             health.cancel()
+            refresh.cancel()
             network.cancel()
             self._inbound.cancel()
+
+    def cut_power(self) -> None:
+        """Lose the connection as a power cut does, without a goodbye: the broker publishes the last
+        will. For the fleet simulation (gateway/fleet.py), where hubs share one process."""
+        if self._driver is not None:
+            self._driver.cut_power()
+        self.connected = False
 
     async def stop(self) -> None:
         """Say goodbye properly: a clean disconnect does not fire the last will,
@@ -217,63 +258,11 @@ class Uplink:
                 await asyncio.sleep(0.05)
         self._client.disconnect()
 
-    # --- outbox ---------------------------------------------------------------
-
-    def _submit_outbox(self) -> None:
-        try:
-            self._submit_rows()
-        finally:
-            self._flush()
+    # --- outbox (gateway/outbox_sender.py) and publishing ---------------------
 
     def _flush(self) -> None:
         if self._driver is not None:
             self._driver.flush()
-
-    def _submit_rows(self) -> None:
-        room = MAX_IN_FLIGHT - len(self._in_flight)
-        while room > 0:
-            rows = self.store.outbox(after=self._submitted_upto, limit=room)
-            if not rows:
-                return
-            for row in rows:
-                self._submitted_upto = row.msg_id
-                if row.msg_id in self._submitted:
-                    continue  # still in flight after a refused neighbour was retried
-                payload = self._finalize(row.payload)
-                info = self._client.publish(row.topic, payload, qos=row.qos, retain=row.retain)
-                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                    # The row stays in the outbox; it will be tried again on the next connect.
-                    self.counters["publish_refused"] += 1
-                    log.error("uplink.publish_refused", msg_id=row.msg_id, rc=int(info.rc))
-                    self._submitted_upto = row.msg_id - 1
-                    return
-                self._in_flight[info.mid] = row.msg_id
-                self._submitted.add(row.msg_id)
-                self.counters["submitted"] += 1
-                room -= 1
-
-    def _puback(self, mid: int) -> None:
-        msg_id = self._in_flight.pop(mid, None)
-        if msg_id is None:
-            return
-        self._submitted.discard(msg_id)
-        self.counters["acknowledged_by_broker"] += 1
-        try:
-            alert_id = self.store.outbox_published(msg_id, time.time())  # one commit, not two
-        except sqlite3.Error as exc:
-            # A card that refuses writes: the broker has the message; the row stays and goes
-            # again after the next connect (the platform de-duplicates). One line a minute.
-            self.counters["outbox_update_failed"] += 1
-            now = time.monotonic()
-            if now - self._store_failure_logged >= 60.0:
-                self._store_failure_logged = now
-                log.error("uplink.outbox_update_failed", msg_id=msg_id, error=str(exc),
-                          count=self.counters["outbox_update_failed"])
-            return
-        if alert_id:
-            log.info("alert.published", id=alert_id, msg_id=msg_id)
-        if len(self._in_flight) < MAX_IN_FLIGHT // 2:
-            self._wake.set()
 
     # --- paho callbacks (paho's thread) -> loop -------------------------------
 
@@ -353,19 +342,25 @@ class Uplink:
             log.warning("uplink.disconnected", broker=self.broker, reason=str(rc),
                         in_flight=len(self._in_flight))
 
-    def _publish_failed(self, mid: int, reason: str) -> None:
-        # MQTT 5 PUBACK with an error code: the broker refused the message. Keep the
-        # row and retry it on the next connect rather than dropping an alert.
-        msg_id = self._in_flight.pop(mid, None)
-        self.counters["publish_failed"] += 1
-        log.error("uplink.publish_failed", msg_id=msg_id, reason=reason)
-        if msg_id is not None:
-            self._submitted.discard(msg_id)
-            self._submitted_upto = min(self._submitted_upto, msg_id - 1)
-
     async def _health_loop(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.health_interval_s)
             if self._health is not None and self.connected:
                 body = self._health()
                 self.publish_state(self.topics.health, json.dumps(body).encode(), retain=False, qos=0)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh.next_due_in(time.monotonic(), default=3600.0))
+            if self.connected and not self.standby:
+                for topic, payload in self._refresh.due(time.monotonic()):
+                    self.publish_state(topic, payload)
+
+    async def _boot_spread(self) -> None:
+        """After a boot, the first connection waits its turn (gateway/boot_spread.py)."""
+        if self.standby or self._boot_gate is not None:  # new settings on trial, or run() again: no wait
+            return
+        site = self.topics.root.rsplit("/", 1)[-1]
+        self._boot_gate = BootGate(boot_delay_s(site, self.cfg.boot_spread_s, self._uptime()), time.monotonic())
+        await wait_for_turn(self._boot_gate, self._wake, self.counters, self.cfg.boot_spread_s,
+                            lambda: urgent_waiting(self.store, bool(self.counters["published_from_memory"])))

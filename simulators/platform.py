@@ -9,6 +9,9 @@ need when an acknowledgement was lost with a crashed broker). Everything
 received is kept (``alerts``, ``statuses``, ``health``, and each
 acknowledgement in ``acks``) and can be printed as it arrives. ``persistent``
 keeps a broker session, so the broker queues alerts while it is away.
+``share_group`` makes it one worker of a group that shares the subscriptions
+(MQTT 5 ``$share/<group>/...``): the broker hands each message to one worker of
+the group (docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class PlatformEmulator:
         ack_level: int = 1,
         printer: Callable[[str], None] | None = None,
         persistent: bool = False,
+        share_group: str | None = None,
+        client_id: str | None = None,
     ) -> None:
         if mode not in ("ack", "ignore", "late", "level", "every"):
             raise ValueError(f"mode {mode!r}: one of ack, ignore, late, level, every")
@@ -65,7 +70,8 @@ class PlatformEmulator:
         self.acks: list[tuple[str, int, float]] = []  # (alert id, level acknowledged, monotonic time)
         self._cond = threading.Condition()
         self.persistent = persistent
-        client_id = "platform-emulator" if persistent else f"platform-emulator-{id(self)}"
+        self.share = f"$share/{share_group}/" if share_group else ""
+        client_id = client_id or ("platform-emulator" if persistent else f"platform-emulator-{id(self)}")
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.on_connect = self._on_connect
@@ -97,9 +103,10 @@ class PlatformEmulator:
         self.stop()
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        client.subscribe([(f"{self.base}/+/alert", 1), (f"{self.base}/+/status", 1),
-                          (f"{self.base}/+/health", 0), (f"{self.base}/+/device/+/availability", 1),
-                          (f"{self.base}/+/response/+", 1)])
+        base = f"{self.share}{self.base}"
+        client.subscribe([(f"{base}/+/alert", 1), (f"{base}/+/status", 1),
+                          (f"{base}/+/health", 0), (f"{base}/+/device/+/availability", 1),
+                          (f"{base}/+/response/+", 1)])
         self._connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:

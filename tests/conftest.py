@@ -123,7 +123,9 @@ def hub_config(tmp_path: Path, broker_port: int, rflink_link: Path | None, **ove
     cfg: dict[str, Any] = {
         "site": {"id": "test-site"},
         "platform": {"host": "127.0.0.1", "port": broker_port, "reconnect_min_s": 0.2,
-                     "reconnect_max_s": 1.0, "health_interval_s": 5.0},
+                     "reconnect_max_s": 1.0, "health_interval_s": 5.0,
+                     # A CI machine booted minutes ago would otherwise wait its site's turn (docs/fleet.md).
+                     "boot_spread_s": 0.0},
         "alerts": {"ack_timeout_s": 60.0},
         "storage": {"path": str(tmp_path / "state" / "carehub.db")},
         "rflink": {"enabled": rflink_link is not None, "port": str(rflink_link or "/nonexistent"),

@@ -53,6 +53,23 @@ class PlatformConfig:
         60.0, help="New broker settings that have not connected within this time are undone and the "
         "previous ones kept", min=5, max=600, unit="s",
     )
+    # Fleet behaviour (docs/fleet.md): thousands of hubs that boot together after a power cut.
+    boot_spread_s: float = opt(
+        120.0, help="After a boot, the first connection waits a delay derived from the site id, spread over "
+        "this window (0: connect at once); an emergency or urgent alert skips it", min=0, max=3600, unit="s",
+    )
+    health_expiry_s: float = opt(
+        180.0, help="MQTT 5 message expiry of health messages (0: none); never on alerts", min=0,
+        max=7 * 86400, unit="s",
+    )
+    availability_expiry_s: float = opt(
+        86400.0, help="MQTT 5 message expiry of retained device availability, refreshed at half this "
+        "(0: none)", min=0, max=30 * 86400, unit="s",
+    )
+    notice_expiry_s: float = opt(
+        7 * 86400.0, help="MQTT 5 message expiry of wellbeing and info notices, which need no acknowledgement "
+        "(0: none); never on alerts that wait for one", min=0, max=30 * 86400, unit="s",
+    )
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def test_backoff_doubles_to_its_ceiling_with_full_jitter_and_is_logged_once_a_mi
         await task
 
     asyncio.run(main())
-    ceilings = [min(1.0 * 2 ** i, 16.0) for i in range(len(delays))]
+    ceilings = [min(1.0 * 2 ** (i + 1), 16.0) for i in range(len(delays))]  # doubled before each wait
     assert all(1.0 <= d <= c for d, c in zip(delays, ceilings, strict=True)), delays
     assert max(delays) > 8.0 and len(set(delays)) == len(delays), "jittered, and reaching the ceiling"
     assert driver.connect_failures >= 11
