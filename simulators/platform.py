@@ -66,6 +66,7 @@ class PlatformEmulator:
         self.statuses: list[Received] = []
         self.health: list[dict[str, Any]] = []
         self.other: list[Received] = []
+        self.requests: list[dict[str, Any]] = []  # call requests (a button asking for a service)
         self.acked: set[str] = set()
         self.acks: list[tuple[str, int, float]] = []  # (alert id, level acknowledged, monotonic time)
         self._cond = threading.Condition()
@@ -107,6 +108,7 @@ class PlatformEmulator:
         client.subscribe([(f"{base}/+/alert", 1), (f"{base}/+/status", 1),
                           (f"{base}/+/health", 0), (f"{base}/+/device/+/availability", 1),
                           (f"{base}/+/response/+", 1)])
+        client.subscribe(f"{self.base}/+/call_request", 1)
         self._connected.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
@@ -123,6 +125,17 @@ class PlatformEmulator:
                           f"seq={alert['seq']} state={alert['state']} level={alert['level']} "
                           f"room={alert.get('room')} historical={alert.get('historical')}")
                 self._maybe_ack(msg.topic, alert)
+            elif kind == "call_request":
+                request = rec.json()
+                request["_topic"] = msg.topic
+                self.requests.append(request)
+                self._say(f"platform <- REQUEST {request.get('service')} id={request['id'][:8]} "
+                          f"seq={request['seq']} from={request.get('device')} room={request.get('room')} "
+                          f"pattern={request.get('pattern')} requests={request.get('requests')}")
+                if self.mode != "ignore" and (request["id"] not in self.acked or self.mode == "every"):
+                    # Never escalated, so "level" has nothing to wait for: answered like "ack".
+                    delay = self.delay_s if self.mode in ("late", "every") else 0.0
+                    threading.Timer(delay, self.ack, args=(msg.topic, request["id"])).start()
             elif kind == "status":
                 self.statuses.append(rec)
                 self._say(f"platform <- hub status {rec.payload.decode(errors='replace')}"

@@ -27,7 +27,8 @@ MODELS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "presence": ("TS0601_human_presence_sensor", "Tuya", {"presence": False, "linkquality": 150}),
 }
 EVENTS = ("motion", "no_motion", "open", "close", "sos", "in_bed", "out_of_bed", "present", "absent", "online",
-          "offline", "battery_low")
+          "offline", "battery_low", "single", "double", "hold", "long")
+BUTTON_ACTIONS = ("single", "double", "hold", "long")
 
 
 @dataclass
@@ -94,6 +95,9 @@ class Zigbee2MqttEmulator:
         if event == "sos":
             # action is published with the cached state but not cached itself
             self.publish(friendly_name, json.dumps({**dev.state, "action": "emergency"}).encode())
+            return
+        if event in BUTTON_ACTIONS:  # a multi-press button (SONOFF SNZB-01, Tuya TS0041): its own pattern
+            self.publish(friendly_name, json.dumps({**dev.state, "action": event}).encode())
             return
         if event not in EVENTS:
             raise ValueError(f"event must be one of {EVENTS}")
