@@ -3,8 +3,9 @@
 An SMS is deleted (``AT+CMGD``) only after ``on_sms`` returned without raising, so a hub
 that dies in between, or a callback that fails, finds it again at the next sweep
 (``AT+CMGL=4`` at every status poll). A concatenated SMS's parts stay stored until the
-whole message is handed over, so a restart between two parts loses neither. A PDU that
-cannot be decoded is logged whole and deleted: kept, it would fill the SIM's storage.
+whole message is handed over, so a restart between two parts loses neither (but at most
+``MAX_STORED_PARTS`` of them: the SIM must keep room for replies). A PDU that cannot be
+decoded is logged whole and deleted: kept, it would fill the SIM's storage.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from drivers.modem.types import IncomingSms, ModemError
 
 log = structlog.get_logger("carehub.modem")
 
+MAX_STORED_PARTS = 8
 Command = Callable[[str, tuple[str, ...]], Awaitable[list[str]]]
 
 
@@ -99,6 +101,12 @@ class Inbox:
         self.counters["received_parts"] += 1
         for message in self._reassembler.add(part, time.monotonic(), index):
             await self._hand_over(message)
+        if self._reassembler.holds(index) and self._reassembler.stored() > MAX_STORED_PARTS:
+            # Parts waiting for their siblings must not fill the SIM: a full SIM refuses the next
+            # SMS, which may be the reply that acknowledges an alarm. This one is kept in memory only.
+            self._reassembler.forget(index)
+            self.counters["parts_unstored"] += 1
+            await self._delete((index,))
 
     async def _hand_over(self, message: Message) -> None:
         if not message.complete:

@@ -77,6 +77,19 @@ class Reassembler:
             out.append(oldest.message(sender))
         return out
 
+    def stored(self) -> int:
+        """Tokens (the modem's storage slots) held by messages still waiting for parts."""
+        return sum(len(p.tokens) for p in self._pending.values())
+
+    def holds(self, token: int) -> bool:
+        return any(token in p.tokens for p in self._pending.values())
+
+    def forget(self, token: int) -> None:
+        """The caller freed ``token``'s slot; the part's text stays here."""
+        for p in self._pending.values():
+            if token in p.tokens:
+                p.tokens.remove(token)
+
     def expire(self, now: float) -> list[Message]:
         """Incomplete messages whose parts have waited longer than ``max_age_s``."""
         out = []

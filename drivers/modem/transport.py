@@ -72,7 +72,7 @@ class Modem:
         self._concat_ref = random.randrange(256)
         self._wake: asyncio.Event | None = None
         self._reads: dict[tuple[str, int], None] = {}  # queued +CMTI, in order, each once
-        self._set_up = False
+        self._ready = asyncio.Event()  # set up: echo off, PDU mode, +CMTI on
         self._next_poll = 0.0
         self._silent = 0
         self._setup_error_logged: str | None = None
@@ -80,6 +80,17 @@ class Modem:
     @property
     def status(self) -> ModemStatus:
         return self._status
+
+    @property
+    def _set_up(self) -> bool:
+        return self._ready.is_set()
+
+    @_set_up.setter
+    def _set_up(self, value: bool) -> None:
+        if value:
+            self._ready.set()
+        else:
+            self._ready.clear()
 
     async def run(self) -> None:
         await self._link.run()
@@ -99,6 +110,13 @@ class Modem:
             parts = encode_submit(number, text, concat_ref=self._next_ref())
         except (PduError, ValueError) as exc:
             raise ModemError("invalid", str(exc)) from exc
+        if not self._set_up:
+            # Just restarted or answering again: a modem that came back in text mode would take
+            # AT+CMGS=<n> for a phone number, so the PDU waits for the set-up.
+            try:
+                await asyncio.wait_for(self._ready.wait(), self._timeout)
+            except TimeoutError:
+                raise ModemError("timeout", "the modem is not set up yet") from None
         references: list[int] = []
         for part in parts:
             try:
@@ -163,7 +181,7 @@ class Modem:
     async def _sleep_until(self, deadline: float) -> None:
         assert self._wake is not None
         delay = max(0.0, deadline - time.monotonic())
-        if self._set_up is False:
+        if not self._set_up:
             delay = min(delay, max(5.0, self._interval / 4))  # retry a failed set-up sooner
         try:
             await asyncio.wait_for(self._wake.wait(), delay)
