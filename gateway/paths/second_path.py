@@ -20,7 +20,7 @@ import structlog
 from detection.events import Finding, FindingState, Severity
 from drivers.modem.types import ModemStatus
 from gateway.config.second_path import SecondPathConfig
-from gateway.paths.context import ModemFactory, PathContext, history_view
+from gateway.paths.context import ModemFactory, PathContext
 from gateway.paths.decisions import Availability, Change, bars, unusable_reason
 from gateway.paths.ledger import SmsLedger
 from gateway.paths.path_test import PathTest
@@ -86,10 +86,12 @@ class SecondPath:
         }
 
     def recent(self, n: int = 3) -> list[dict[str, Any]]:
-        """The alerts most recently on the path, with their SMS life log (the page's list)."""
+        """The alerts most recently on the path, with the last of their SMS life log (the page's list)."""
         ids = list(self.ledger.histories)[-n:]
         return [{"alert_id": a, "short_id": self.ledger.short_ids.get(a),
-                 "sms": history_view(self.ledger.histories[a])[-10:]}
+                 "sms": [{"wall": h["wall"], "event": h["event"], "level": h["level"], "number": h["number"],
+                          "role": h.get("role"), "error": h.get("error")}
+                         for h in self.ledger.histories[a] if h["event"] != "attempt"][-10:]}
                 for a in reversed(ids)]
 
     # --- modem callbacks (on the loop) ----------------------------------------

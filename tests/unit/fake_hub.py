@@ -115,6 +115,7 @@ class FakeHub:
         return self.bus.subscribe()
 
     def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
+            "second_path": None,  # the real hub's without [second_path]; see test_second_path_page.py
         self.bus.unsubscribe(q)
 
     def heard_codes(self, after: int) -> list[dict[str, Any]]:
