@@ -117,7 +117,6 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
         if isinstance(driver, Rtl433Driver):
             driver.update_devices(rtl433_specs(cfg))
 
-    return [
     def second_path(cfg: Config) -> SecondPath | None:
         if not cfg.second_path.enabled:
             return None
@@ -125,8 +124,9 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
 
         return second_path_for(hub, cfg)
 
-        ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
+    return [
         ComponentSpec("second_path", owns=lambda c: (c.second_path, c.site), build=second_path),
+        ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
         ComponentSpec("rtl433", owns=lambda c: (c.rtl433, c.site.id), build=rtl433, update=follow_rtl433_devices),
         ComponentSpec("zigbee2mqtt", owns=lambda c: (c.zigbee2mqtt, c.site.id), build=zigbee,
                       update=follow_zigbee_devices),

@@ -70,6 +70,7 @@ from gateway.web.limits import CLOSE_STREAM, LogOnce, RateLimit, StreamSlots
 from gateway.web.login import lang_switch, login_page, login_post, logout_post, setup_page, setup_post
 from gateway.web.middleware import authenticate, guard
 from gateway.web.platform_pages import certificates_post, platform_page, platform_post
+from gateway.web.sections import sections
 from gateway.web.security import Credentials, LoginLimiter, Sessions
 from gateway.web.text import _label, _when, duration, event_text
 from gateway.web.vitals_page import vitals_page
@@ -193,7 +194,8 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
             if ev is CLOSE_STREAM:  # this session opened a newer stream
                 break
             room = ev.get("room")
-            body = {"when": _when(ev.get("wall")), "device": ev.get("device"), "kind": ev.get("kind"),
+            body = {"when": _when(ev.get("wall")), "wall": ev.get("wall"), "ago": t("time.just_now"),
+                    "device": ev.get("device"), "kind": ev.get("kind"),
                     "room": _label(t, "room", room) if room else None, "text": event_text(t, ev)}
             await response.write(f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
@@ -210,6 +212,7 @@ async def settings_page(request: web.Request, errors: dict[str, list[str]] | Non
                         posted: Mapping[str, str] | None = None, status: int = 200) -> web.Response:
     hub: HubView = request.app[HUB]
     return render(request, "settings.html", status=status, fields=forms.DETECTION_FIELDS,
+                  groups=sections(forms.DETECTION_FIELDS),
                   values=_values(forms.DETECTION_FIELDS, hub.config, posted), errors=errors or {})
 
 

@@ -124,6 +124,7 @@ def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -
         label=lambda prefix, value: _label(t, prefix, value),
         event_text=lambda ev: event_text(t, ev),
         ago=lambda wall: reltime(t, wall, now), dur=lambda seconds: duration(t, seconds),
+        home_name=request.app[HUB].config.site.name if session is not None else "",
         **ctx,
     )
     if session is not None:

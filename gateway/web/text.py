@@ -53,7 +53,7 @@ def field_help(t: Callable[..., str], f: FormField) -> str:
     parts = [t(f"field.{f.path}.help")]
     if f.min is not None and f.max is not None:
         parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f)))
-    return " ".join(p for p in parts if p).strip()
+    return t("punct.between").join(p for p in parts if p).strip()  # Chinese sentences need no space
 
 
 def _unit(t: Callable[..., str], f: FormField) -> str:

@@ -106,6 +106,7 @@ class FakeHub:
             "platform_switch": self.platform_switch,
             "home_learning": self.home_learning if cfg.detection.home.enabled else None,
             "vitals": self.vitals,  # the real hub's: gateway.vitals_summary.vitals_view
+            "second_path": None,  # the real hub's without [second_path]; see test_second_path_page.py
         }
 
     def recent_events(self) -> list[dict[str, Any]]:
@@ -115,7 +116,6 @@ class FakeHub:
         return self.bus.subscribe()
 
     def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
-            "second_path": None,  # the real hub's without [second_path]; see test_second_path_page.py
         self.bus.unsubscribe(q)
 
     def heard_codes(self, after: int) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Random histories through the real alert policy and a real SQLite store (hypothesis, stateful).
 
 Findings (help presses, falls with cancel windows, recoveries, button cancels,
-conditions raised and cleared, notices, test alarms), platform acknowledgements
+conditions raised and cleared, notices, test alarms, buttons' call requests), platform acknowledgements
 (of known and unknown ids, twice), the broker's PUBACKs, uplink connects, time
 passing, restarts (a new policy on the same store, or the store reopened as after
 a reboot) and a card that refuses writes and comes back, in any order. After
@@ -172,6 +172,20 @@ class AlertHistories(RuleBasedStateMachine):
         state = FindingState.CLEARED if cleared else FindingState.RAISED
         self.policy.on_finding(self._finding(type=kind, severity=severity, key=kind, state=state))
 
+    @rule(service=st.sampled_from(["call_back", "meals"]), device=st.sampled_from(BUTTONS))
+    def call_request(self, service: str, device: str) -> None:
+        """A button asks for a service: open until acknowledged, folded per service, never an emergency."""
+        key = f"request:{service}"
+        before = [a.id for a in self._active().values() if a.finding_key == key]
+        self.policy.on_finding(self._finding(type="call_request", severity=Severity.INFO, key=key, device=device,
+                                             evidence={"button": device, "service": service, "pattern": "double"}))
+        self._observe()
+        after = [a for a in self._active().values() if a.finding_key == key]
+        assert len(after) == 1 and after[0].state == "open" and after[0].severity == "info"
+        if before:
+            assert [a.id for a in after] == before, "the same service asked again folds into the open request"
+        assert any(m["state"] == "open" for m in self._messages_for(after[0].id)), "a request nobody hears"
+
     @rule()
     def notice(self) -> None:
         self.policy.on_finding(self._finding(type="wellbeing", severity=Severity.WELLBEING,
@@ -314,6 +328,9 @@ class AlertHistories(RuleBasedStateMachine):
         final = self.final_stored | self.final_in_memory
         for m in new_messages:
             assert not (m["id"] in final and m["state"] == "open"), f"final alert {m['id']} sent as open"
+            if m["type"] == "call_request":  # its own payload: no level, no severity, never escalated
+                assert "level" not in m and "severity" not in m and m["state"] == "open"
+                continue
             assert m["level"] <= CFG.max_escalation_level
             assert not (m["test"] and m["level"] > 0), "a test alarm escalated"
         assert not final & set(active), "a final alert became active again"

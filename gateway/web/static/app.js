@@ -29,19 +29,54 @@ function statusPage() {
     const empty = list.querySelector(".empty");
     if (empty) empty.remove();
     const li = el("li");
-    li.append(el("time", ev.when), " ", el("b", ev.device || ""), (ev.room ? " · " + ev.room : "") + " — " + ev.text);
+    const tm = el("time", ev.ago || ev.when, "rel");
+    tm.title = ev.when;
+    tm.tabIndex = 0;
+    if (ev.wall) tm.dataset.wall = String(Math.round(ev.wall));
+    li.append(tm, " ", el("b", ev.device || ""), (ev.room ? " · " + ev.room : "") + " — " + ev.text);
     list.prepend(li);
     while (list.children.length > 50) list.lastElementChild.remove();
   };
-  const summary = document.getElementById("summary");
+  // The person's day at a glance and the hub's summary, rendered (and escaped) by the hub itself.
   setInterval(async () => {
-    try {
-      const r = await fetch("/status?part=summary", {credentials: "same-origin"});
-      if (r.ok) summary.innerHTML = await r.text();  // server-rendered and escaped by the hub
-    } catch (e) { /* the hub restarting: the next round will do */ }
+    for (const [id, part] of [["glance", "glance"], ["summary", "summary"]]) {
+      const target = document.getElementById(id);
+      try {
+        const r = await fetch("/status?part=" + part, {credentials: "same-origin"});
+        if (r.ok && target && !target.contains(document.activeElement)) target.innerHTML = await r.text();
+      } catch (e) { /* the hub restarting: the next round will do */ }
+    }
   }, 5000);
 }
 
+// "3 min ago" stays true on a page left open: the words come from the catalogue via data-* on <body>.
+function relativeTimes() {
+  const b = document.body.dataset;
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => String(values[k]));
+  setInterval(() => {
+    const now = Date.now() / 1000;
+    for (const tm of document.querySelectorAll("time.rel[data-wall]")) {
+      const d = now - Number(tm.dataset.wall);
+      if (d < -60 || d >= 7 * 86400) continue;  // the server wrote the date itself
+      tm.textContent = d < 60 ? b.tNow : d < 3600 ? fill(b.tMin, {n: Math.floor(d / 60)})
+        : d < 86400 ? fill(b.tHour, {h: Math.floor(d / 3600), m: Math.floor((d % 3600) / 60)})
+        : fill(b.tDays, {n: Math.floor(d / 86400)});
+    }
+  }, 30000);
+}
+
+// A file input styled as a button: the chosen file's name next to it, in place of the browser's own words.
+function fileInputs() {
+  for (const input of document.querySelectorAll("input.file-input")) {
+    const name = document.getElementById(input.id + "-name");
+    input.addEventListener("change", () => {
+      name.textContent = input.files.length ? input.files[0].name : name.dataset.none;
+    });
+  }
+}
+
+// Learn mode: the hub groups what it heard (one entry per device, with its guessed kind) and renders
+// the list itself; the page only swaps it in when it changed, so a link being tapped stays put.
 function learnPage() {
   const state = document.getElementById("learn-state");
   const list = document.getElementById("heard");
@@ -113,6 +148,8 @@ function alarmPage() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  relativeTimes();
+  fileInputs();
   const page = document.body.dataset.page;
   if (page === "status") statusPage();
   else if (page === "learn") learnPage();
