@@ -12,9 +12,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="keep the hub running after the scenario, to try the technician's page")
     p.add_argument("--web-port", type=int, default=8080,
                    help="port of the technician's page on 127.0.0.1 (default 8080; a free one if taken)")
+    p.add_argument("--second-path", action="store_true",
+                   help="only the second-path scene: the broker unplugged, the help call by SMS, acknowledged by reply")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.second_path:
+        from simulators.demo_second_path import run_second_path_demo
+
+        return run_second_path_demo(args.workdir, say=lambda s: print(s, flush=True))
     from simulators.demo import run_demo
 
     return run_demo(args.workdir, keep_running=args.keep_running, web_port=args.web_port,

@@ -150,3 +150,12 @@ def test_a_hung_modem_never_keeps_other_alerts_from_the_platform(tmp_path, mosqu
             assert hub.stop() == 0
     finally:
         modem.stop()
+
+
+def test_the_demo_scene_unplugs_the_broker_and_the_help_call_goes_by_sms(tmp_path):
+    from simulators.demo_second_path import run_second_path_demo
+
+    lines: list[str] = []
+    assert run_second_path_demo(tmp_path / "demo", say=lines.append) == 0, "\n".join(lines)
+    text = "\n".join(lines)
+    assert "【紧急】王阿姨家：紧急求助" in text and "已确认" in text and "hears the SMS history" in text
