@@ -331,3 +331,38 @@ async def test_only_emergency_and_urgent_alerts_go_by_sms(tmp_path, severity):
         assert w.modem.sent == []
     finally:
         await _stop(task)
+
+
+async def test_a_card_that_refuses_writes_does_not_stop_the_sms(tmp_path, monkeypatch):
+    import sqlite3
+    from contextlib import contextmanager
+
+    w = World(tmp_path, after_s=0.1, recipients=[SmsRecipient(FAMILY, "zh", "family")])
+    w.connected = True
+    path = w.path()
+    task = await _running(path)
+    try:
+        @contextmanager
+        def refused():  # type: ignore[no-untyped-def]
+            raise sqlite3.OperationalError("disk I/O error")
+            yield
+
+        alert_id = w.press()
+        monkeypatch.setattr(path.ledger.store, "transaction", refused)
+        await _until(lambda: len(w.modem.sent) == 1)
+        await asyncio.sleep(0.3)
+        assert len(w.modem.sent) == 1  # kept in memory: not sent twice either
+        assert path.ledger.write_failures >= 2 and path.status()["counters"]["store_failures"] >= 2
+        assert [h["event"] for h in path.ledger.histories[alert_id]] == ["attempt", "sent"]
+    finally:
+        await _stop(task)
+
+
+def test_the_platform_cannot_change_who_gets_the_sms(tmp_path):
+    from gateway.config import merge, validate
+    from gateway.platform_changes import check
+
+    old = validate({"second_path": {"enabled": True, "recipients": [{"number": FAMILY}]}})
+    new = merge(old, {"second_path": {"recipients": [{"number": "+8613111111111"}]}})
+    errors, _ = check(old, new, None)
+    assert errors and all(e.path.startswith("second_path") for e in errors)
