@@ -53,7 +53,10 @@ def field_help(t: Callable[..., str], f: FormField) -> str:
     parts = [t(f"field.{f.path}.help")]
     if f.min is not None and f.max is not None:
         parts.append(t("form.range", min=f"{f.min:g}", max=f"{f.max:g}", unit=_unit(t, f)))
-    return t("punct.between").join(p for p in parts if p).strip()  # Chinese sentences need no space
+    parts = [p for p in parts if p]
+    # A Chinese sentence ends with its own full-width stop, and is followed by no space.
+    return "".join(p if i == len(parts) - 1 or p.endswith(("。", "；", "：")) else p + " "
+                   for i, p in enumerate(parts)).strip()
 
 
 def _unit(t: Callable[..., str], f: FormField) -> str:
