@@ -246,6 +246,8 @@ class WearableEmulator:
                     self._op(json.loads(line))
                 except (ValueError, KeyError):
                     continue
+        except ConnectionError:
+            pass  # the hub went away (stopped, crashed): as a radio link that drops, not an error here
         finally:
             with contextlib.suppress(ValueError):
                 self._writers.remove(writer)
