@@ -137,7 +137,7 @@ def _row(d: HeardDevice, bridge: dict[str, Any] | None) -> dict[str, Any]:
         "seq": d.seq, "key": d.key, "family": d.family, **d.ident, "device": d.device, "count": d.count,
         "first_wall": d.first_wall, "wall": d.last_wall, "battery": d.battery, "meaning": list(d.meaning),
         "codes": [{"code": k, "count": c.count, "wall": c.last_wall, "seq": c.last_seq}
-                  for k, c in sorted(d.codes.items(), key=lambda kv: kv[1].last_seq)],
+                  for k, c in d.codes.items()],  # in the order first sent
         "bridge": dict(bridge, exposes=list(bridge["exposes"])) if bridge else None,
     }
 

@@ -25,7 +25,7 @@ import structlog
 from aiohttp import web
 
 from gateway.store import AlertRow
-from gateway.web import day_view, forms
+from gateway.web import audit_text, day_view, forms
 from gateway.web.audit import AuditLog
 from gateway.web.core import (
     AUDIT,
@@ -55,8 +55,6 @@ from gateway.web.core import (
 )
 from gateway.web.devices import (
     devices_page,
-    heard_api,
-    learn_page,
     radios_post,
     remove_page,
     remove_post,
@@ -66,6 +64,16 @@ from gateway.web.devices import (
     wearable_form,
     wearable_post,
 )
+from gateway.web.family_forms import (
+    radar_form,
+    radar_post,
+    rtl433_codes,
+    rtl433_form,
+    rtl433_post,
+    zigbee_form,
+    zigbee_post,
+)
+from gateway.web.learn_pages import heard_api, learn_page, radar_probe_post
 from gateway.web.limits import CLOSE_STREAM, LogOnce, RateLimit, StreamSlots
 from gateway.web.login import lang_switch, login_page, login_post, logout_post, setup_page, setup_post
 from gateway.web.middleware import authenticate, guard
@@ -114,6 +122,14 @@ def make_app(hub: HubView) -> web.Application:
     r.add_post("/devices/sensor", sensor_post)
     r.add_get("/devices/wearable", wearable_form)
     r.add_post("/devices/wearable", wearable_post)
+    r.add_post("/devices/learn/radar", radar_probe_post)
+    r.add_get("/devices/zigbee", zigbee_form)
+    r.add_post("/devices/zigbee", zigbee_post)
+    r.add_get("/devices/rtl433", rtl433_form)
+    r.add_post("/devices/rtl433", rtl433_post)
+    r.add_get("/devices/rtl433/codes", rtl433_codes)
+    r.add_get("/devices/radar", radar_form)
+    r.add_post("/devices/radar", radar_post)
     r.add_post("/api/scan", scan_api)
     r.add_get("/devices/remove", remove_page)
     r.add_post("/devices/remove", remove_post)
@@ -274,7 +290,8 @@ async def alert_api(request: web.Request) -> web.Response:
 
 async def audit_page(request: web.Request) -> web.Response:
     entries = await asyncio.to_thread(request.app[AUDIT].recent, 50)
-    return render(request, "audit.html", entries=entries)
+    t = _t(request)
+    return render(request, "audit.html", entries=[audit_text.entry_view(t, e) for e in entries])
 
 
 def web_counters(app: web.Application) -> dict[str, int]:

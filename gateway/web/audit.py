@@ -24,19 +24,63 @@ MAX_BYTES = 1024 * 1024  # some thousands of changes; an SD card and a Pi's memo
 TAIL_BYTES = 256 * 1024  # what the page reads to find the newest entries
 
 
+# The config's lists of devices: recorded item by item (added, removed, each field changed), so that
+# the log can say "added door-back (door contact, entrance)" rather than show two lists.
+DEVICE_LISTS = ("devices", "wearables", "radars", "zigbee_devices", "rtl433_devices")
+
+
 def changes(old: dict[str, Any], new: dict[str, Any], secrets: set[str]) -> list[dict[str, Any]]:
-    """Every changed key path with its old and new value; secrets only as changed."""
-    return [
-        {"path": path, "old": SECRET_MARK, "new": SECRET_MARK} if path in secrets
-        else {"path": path, "old": _short(a), "new": _short(b)}
-        for path, a, b in differences(old, new)
-    ]
+    """Every changed key path with its old and new value; secrets only as changed; devices one by one:
+    ``{"path": "devices", "id": ..., "old": None, "new": {item}}`` when added, the reverse when removed,
+    and ``{"path": "devices", "id": ..., "key": "room", "old": ..., "new": ...}`` per changed field."""
+    out: list[dict[str, Any]] = []
+    for path, a, b in differences(old, new):
+        if path in secrets:
+            out.append({"path": path, "old": SECRET_MARK, "new": SECRET_MARK})
+        elif path in DEVICE_LISTS and _items(a) is not None and _items(b) is not None:
+            out += item_changes(path, _items(a) or [], _items(b) or [])
+        else:
+            out.append({"path": path, "old": _short(a), "new": _short(b)})
+    return out
+
+
+def item_changes(path: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    before = {str(d["id"]): d for d in old}
+    after = {str(d["id"]): d for d in new}
+    out: list[dict[str, Any]] = []
+    for item_id, item in before.items():
+        if item_id not in after:
+            out.append({"path": path, "id": item_id, "old": _item(item), "new": None})
+    for item_id, item in after.items():
+        was = before.get(item_id)
+        if was is None:
+            out.append({"path": path, "id": item_id, "old": None, "new": _item(item)})
+            continue
+        for key in sorted(set(was) | set(item)):
+            if was.get(key) != item.get(key):
+                out.append({"path": path, "id": item_id, "key": key, "old": _short(was.get(key)),
+                            "new": _short(item.get(key))})
+    return out
+
+
+def _items(value: Any) -> list[dict[str, Any]] | None:
+    """A list of tables with ids (or nothing: the list did not exist), else None."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(v, dict) and "id" in v for v in value):
+        return value
+    return None
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _short(v) for k, v in item.items()}
 
 
 def _short(value: Any) -> Any:
+    """The value, or its beginning: a short list stays a list (the log renders it), a long one text."""
     if isinstance(value, list | dict):
         text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+        return value if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
     if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
         return value[:MAX_VALUE_CHARS] + "…"
     return value

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 import structlog
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.config.schema import RflinkDevice
 from gateway.web import forms
-from gateway.web.core import HUB, HubView, _errors_for, _form, _plain, _save, _settings_post, _t, _values, render
+from gateway.web.core import (
+    HUB,
+    KNOWN_ROOMS,
+    HubView,
+    _errors_for,
+    _form,
+    _plain,
+    _save,
+    _settings_post,
+    _t,
+    _values,
+    render,
+)
 from gateway.web.forms import FormErrors, FormField
-from gateway.web.text import _when
+from gateway.web.rooms import NEW_ROOM, room_choices
 
 log = structlog.get_logger("carehub.web")
 
@@ -29,28 +42,6 @@ async def devices_page(request: web.Request, errors: dict[str, list[str]] | None
 
 async def radios_post(request: web.Request) -> web.Response:
     return await _settings_post(request, forms.RADIO_FIELDS, devices_page, "radios", "/devices")
-
-
-async def learn_page(request: web.Request) -> web.Response:
-    hub: HubView = request.app[HUB]
-    heard = hub.heard_codes(0)
-    start = heard[-1]["seq"] if heard else 0
-    return render(request, "learn.html", start=start, rflink_enabled=hub.config.rflink.enabled,
-                  rflink=hub.status().get("rflink"))
-
-
-async def heard_api(request: web.Request) -> web.Response:
-    hub: HubView = request.app[HUB]
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        raise web.HTTPBadRequest(text=_plain(request, "http.bad_request")) from None
-    t = _t(request)
-    codes = [{**c, "when": _when(c["wall"]), "known_as": c.get("device"),
-              "add_url": "/devices/sensor?" + urlencode({"protocol": c["protocol"], "address": c["address"],
-                                                         "switch": c["switch"]})}
-             for c in hub.heard_codes(after)]
-    return web.json_response({"codes": codes, "known": t("learn.known")})
 
 
 def _device(cfg: Config, section: str, item_id: str | None) -> Any:
@@ -73,7 +64,9 @@ async def _device_form(request: web.Request, section: str, fields: list[FormFiel
         values["id"] = ""
         prefill(values)
     return render(request, "device_form.html", status=status, fields=fields, values=values,
-                  errors=errors or {}, original=original, section=kind)
+                  errors=errors or {}, original=original, section=kind,
+                  room_choices=room_choices(KNOWN_ROOMS, hub.config, str(values.get("room", ""))),
+                  room_typed=(posted or {}).get("room" + NEW_ROOM, ""))
 
 
 async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None = None,
@@ -81,6 +74,8 @@ async def sensor_form(request: web.Request, errors: dict[str, list[str]] | None 
     def heard(values: dict[str, Any]) -> None:  # from the learn page: the code the radio heard
         for key in ("protocol", "address", "switch"):
             values[key] = request.query.get(key, "")[:64]
+        if request.query.get("kind") in forms.form_field("kind", RflinkDevice).choices:
+            values["kind"] = request.query["kind"]  # what learn mode guessed from what it heard
         values["room"] = ""
 
     return await _device_form(request, "devices", forms.DEVICE_FIELDS, "sensor", heard, errors, posted, status)
@@ -136,10 +131,10 @@ async def scan_api(request: web.Request) -> web.Response:
     return web.json_response({"error": None, "found": rows})
 
 
-def _section(request: web.Request, kind: str) -> Literal["devices", "wearables"]:
-    if kind not in ("sensor", "wearable"):
+def _section(request: web.Request, kind: str) -> forms.DeviceSection:
+    if kind not in forms.SECTIONS:
         raise web.HTTPNotFound(text=_plain(request, "http.no_device"))
-    return "devices" if kind == "sensor" else "wearables"
+    return forms.SECTIONS[kind]
 
 
 async def remove_page(request: web.Request) -> web.Response:

@@ -17,13 +17,19 @@ from typing import Any, Literal
 
 from gateway.config import Config, ConfigError, FieldError, merge
 from gateway.config.schema import RflinkDevice, WearableConfig
+from gateway.config.sensors import RadarConfig, Rtl433DeviceConfig, ZigbeeDeviceConfig
 from gateway.config.validation import secret_paths
+from gateway.web.rooms import NEW_ROOM, room_id
+
+FieldKind = Literal["bool", "int", "float", "choice", "text", "secret", "room", "list"]
+# The config's lists of devices, each item with an id: what the page adds, edits and removes.
+DeviceSection = Literal["devices", "wearables", "radars", "zigbee_devices", "rtl433_devices"]
 
 
 @dataclass(frozen=True)
 class FormField:
     path: str  # key path in the file; for list items, relative to the item ("room")
-    kind: Literal["bool", "int", "float", "choice", "text", "secret"]
+    kind: FieldKind
     default: Any
     min: float | None
     max: float | None
@@ -58,7 +64,7 @@ def form_field(path: str, root: type = Config) -> FormField:
     tp, f = _field_of(root, path)
     meta = f.metadata
     choices: tuple[str, ...] = ()
-    kind: Literal["bool", "int", "float", "choice", "text", "secret"]
+    kind: FieldKind
     optional = typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
     if optional:
         (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -71,6 +77,10 @@ def form_field(path: str, root: type = Config) -> FormField:
         kind = "int"
     elif tp is float:
         kind = "float"
+    elif typing.get_origin(tp) is list:
+        kind = "list"  # of short texts (codes, action names): typed as "10, 14"
+    elif path.split(".")[-1] == "room":
+        kind = "room"  # chosen from the known rooms, or a new one typed in words
     elif meta.get("secret"):
         kind = "secret"
     else:
@@ -121,7 +131,24 @@ WEARABLE_FIELDS = [form_field(p, WearableConfig) for p in (
     "id", "name", "address", "profile", "placement", "cancel_window_s",
 )]
 
+ZIGBEE_FIELDS = [form_field(p, ZigbeeDeviceConfig) for p in (
+    "id", "name", "room", "kind", "friendly_name", "help_actions", "cancel_actions", "offline_after_s",
+)]
+
+RTL433_FIELDS = [form_field(p, Rtl433DeviceConfig) for p in (
+    "id", "name", "room", "kind", "model", "address", "channel", "subtype", "active_codes", "inactive_codes",
+    "offline_after_s",
+)]
+
+RADAR_FIELDS = [form_field(p, RadarConfig) for p in (
+    "id", "name", "room", "model", "port", "still_alert_min", "cancel_window_s", "offline_after_s",
+)]
+
 SECRETS = secret_paths()
+
+# The page's name for each kind of device (its form at /devices/<name>) -> the config's list.
+SECTIONS: dict[str, DeviceSection] = {"sensor": "devices", "wearable": "wearables", "zigbee": "zigbee_devices",
+                                      "rtl433": "rtl433_devices", "radar": "radars"}
 
 
 class FormErrors(Exception):
@@ -155,6 +182,14 @@ def parse(fields: list[FormField], form: typing.Mapping[str, str], prefix: str =
             continue
         elif f.optional and raw.strip() == "":
             value = None
+        elif f.kind == "list":
+            value = [part for part in raw.replace(",", " ").split() if part][:32]
+        elif f.kind == "room":
+            typed = form.get(f.name + NEW_ROOM, "").strip()
+            value = room_id(typed) if typed or raw == NEW_ROOM else raw.strip()
+            if value is None:
+                errors.setdefault(f.path, []).append(FieldError(prefix + f.path, typed[:40], "a room name"))
+                continue
         elif f.kind in ("int", "float"):
             text = raw.strip().replace(",", ".")
             try:
@@ -202,7 +237,7 @@ def submit(cfg: Config, fields: list[FormField], form: typing.Mapping[str, str])
         raise FormErrors(errors) from None
 
 
-def with_item(cfg: Config, section: Literal["devices", "wearables"], item: dict[str, Any],
+def with_item(cfg: Config, section: DeviceSection, item: dict[str, Any],
               replace_id: str | None) -> Config:
     """The config with one device added or replaced; errors keyed by the item's own field names."""
     data = [dataclasses.asdict(d) for d in getattr(cfg, section)]
@@ -228,7 +263,7 @@ def with_item(cfg: Config, section: Literal["devices", "wearables"], item: dict[
         raise FormErrors(grouped) from None
 
 
-def without_item(cfg: Config, section: Literal["devices", "wearables"], item_id: str) -> Config:
+def without_item(cfg: Config, section: DeviceSection, item_id: str) -> Config:
     data = [dataclasses.asdict(d) for d in getattr(cfg, section) if d.id != item_id]
     return merge(cfg, {section: data})
 

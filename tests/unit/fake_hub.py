@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drivers.rflink.codec import Heard
+from drivers.rtl433.codec import Heard as Rtl433Heard
+from drivers.zigbee2mqtt.codec import BridgeDevice
+from drivers.zigbee2mqtt.codec import Heard as ZigbeeHeard
 from gateway import __version__
 from gateway.activity import ActivityLog, last_sign_of
 from gateway.alerts.states import AlertState
@@ -72,12 +75,18 @@ class FakeHub:
         self.maintenance_set: list[dict[str, Any] | None] = []
         self.probed: list[PlatformConfig] = []
         self.scans: list[float] = []
+        self.radar_answer: dict[str, Any] = {"model": None, "frames": 0, "error": None, "problem": None}
+        self.radar_probes: list[str] = []
 
     # --- for the test -----------------------------------------------------------
 
-    def hear(self, heard: Heard, wall: float | None = None) -> None:
-        """A radio code heard, as the RFLink driver reports it to the real hub."""
+    def hear(self, heard: Heard | Rtl433Heard | ZigbeeHeard, wall: float | None = None) -> None:
+        """A radio code or message heard, as the RFLink, rtl_433 or Zigbee2MQTT driver reports it to the real hub."""
         self.heard.add(heard, time.time() if wall is None else wall)
+
+    def pair_zigbee(self, devices: list[BridgeDevice]) -> None:
+        """Zigbee2MQTT's device list, as its driver hands it to the real hub."""
+        self.heard.set_bridge_devices(devices)
 
     def maintenance(self) -> dict[str, Any] | None:
         return self._maintenance
@@ -161,6 +170,10 @@ class FakeHub:
         self.probed.append(platform)
         return self.probe_answer
 
+    async def probe_radar(self, port: str) -> dict[str, Any]:
+        self.radar_probes.append(port)
+        return dict(self.radar_answer)
+
     def set_maintenance(self, entry: dict[str, Any] | None) -> None:
         self.maintenance_set.append(entry)
         self._maintenance = entry
@@ -178,7 +191,6 @@ def _device_states(cfg: Config) -> list[DeviceState]:
     states = [DeviceState(d.id, d.kind, d.room, d.name) for d in cfg.devices]
     states += [DeviceState(w.id, f"wearable:{w.profile}", None, w.name) for w in cfg.wearables]
     return states
-
 
 
 if TYPE_CHECKING:

@@ -80,23 +80,16 @@ function fileInputs() {
 function learnPage() {
   const state = document.getElementById("learn-state");
   const list = document.getElementById("heard");
-  let after = Number(state.dataset.start);
+  const url = "/devices/learn?part=groups&start=" + encodeURIComponent(state.dataset.start);
+  let last = null;
   setInterval(async () => {
-    let data;
     try {
-      const r = await fetch("/api/heard?after=" + after, {credentials: "same-origin"});
+      const r = await fetch(url, {credentials: "same-origin"});
       if (!r.ok) return;
-      data = await r.json();
-    } catch (e) { return; }
-    for (const c of data.codes) {
-      after = Math.max(after, c.seq);
-      const li = el("li");
-      li.append(el("b", c.protocol + " " + c.address + (c.switch ? "/" + c.switch : "")),
-                " · " + (c.command || ""), el("br"), el("small", c.when));
-      if (c.battery) li.append(el("small", " · " + state.dataset.battery + ": " + c.battery));
-      li.append(el("br"), knownOrAdd(c, state.dataset.known, state.dataset.add));
-      list.prepend(li);
-    }
+      const html = await r.text();
+      if (html !== last) list.innerHTML = html;  // server-rendered and escaped by the hub
+      last = html;
+    } catch (e) { /* the hub restarting: the next round will do */ }
   }, 1000);
 }
 
