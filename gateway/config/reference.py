@@ -30,6 +30,9 @@ def _rows(cls: type, prefix: str) -> list[tuple[str, str, str, str]]:
                 continue
         if typing.get_origin(tp) in (typing.Union, types.UnionType):
             (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]  # optional: absent means unset
+            if dataclasses.is_dataclass(tp):  # an optional table (a button's presses): its keys
+                rows += _rows(tp, path)  # type: ignore[arg-type]
+                continue
         default: Any = f.default if f.default is not dataclasses.MISSING else "(required)"
         if default == "(required)" and f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()

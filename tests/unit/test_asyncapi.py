@@ -12,11 +12,13 @@ def test_every_topic_the_code_uses_is_documented():
     doc = (REPO / "docs" / "asyncapi.yaml").read_text()
     addresses = set(re.findall(r"address: (\S+)", doc))
     t = Topics.for_site("carehub/v1", "{site}")
-    code = {t.status, t.alert, t.alert_ack("{alertId}"), t.health, t.availability("{deviceId}"), t.vitals_summary,
+    code = {t.status, t.alert, t.alert_ack("{alertId}"), t.call_request, t.call_request_ack("{requestId}"),
+            t.health, t.availability("{deviceId}"), t.vitals_summary,
             t.request_filter.replace("+", "{command}"), t.response("{command}")}
     assert code == addresses
     mqtt_md = (REPO / "docs" / "mqtt.md").read_text()
-    for suffix in ("/status", "/alert", "/alert/<id>/ack", "/health", "/device/<device-id>/availability",
+    for suffix in ("/status", "/alert", "/alert/<id>/ack", "/call_request", "/call_request/<id>/ack",
+                   "/health", "/device/<device-id>/availability",
                    "/vitals/summary", "/request/<command>", "/response/<command>"):
         assert f"`…{suffix}`" in mqtt_md
 
