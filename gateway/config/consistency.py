@@ -59,3 +59,18 @@ def check_consistency(cfg: Config, errors: list[FieldError]) -> None:
             start, end = (int(h) for h in text.split("-"))
             if start == end:
                 errors.append(FieldError(path, text, "two different hours, e.g. '13-15'"))
+
+
+def describe() -> list[str]:
+    """The rules above as Markdown, for docs/configuration.md (so the reference cannot drift from them)."""
+    lines = ["## Settings that contradict each other", "",
+             "Each of these is allowed alone; together they are refused, with an error on both keys "
+             "(`carehub config check` names both lines; the page marks both fields):", ""]
+    lines += [f"- `{low}` must not be more than `{high}`" for low, high in ORDERED]
+    lines += [f"- `{a}` must differ from `{b}`" for a, b in DIFFERENT]
+    lines += [f"- `{p}`: the two hours must differ (`13-13` is an empty range; `0-24` is the whole day)"
+              for p in HOUR_RANGES]
+    lines += ["", "A key the schema does not know is refused too, with its line number and the known key it "
+              "most resembles (`line 6: detection.home.inactivty_floor_min = 50 is not allowed: a known key "
+              "(did you mean detection.home.inactivity_floor_min?)`).", ""]
+    return lines

@@ -10,6 +10,7 @@ import types
 import typing
 from typing import Any
 
+from gateway.config import consistency, toml_edit
 from gateway.config.schema import Config
 from gateway.config.validation import _constraint_text
 
@@ -58,6 +59,10 @@ def render() -> str:
         "The file is TOML (default `/etc/carehub/carehub.toml`); a commented example is "
         "`config/carehub.example.toml`. The technician's page and the platform's `set_config` "
         "command are validated by the same schema. `[]` marks an array of tables (`[[devices]]`).",
+        "",
+        *toml_edit.DOC,
+        *consistency.describe(),
+        "## Keys",
         "",
         "| key | default | allowed | meaning |",
         "|---|---|---|---|",

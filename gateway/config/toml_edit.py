@@ -19,6 +19,18 @@ from tomlkit.items import AoT, Table
 
 _ABSENT = object()
 
+DOC = [
+    "## Saving keeps the installer's file", "",
+    "A save from the technician's page or from the platform's `set_config` writes only the settings that "
+    "changed into the existing file and keeps its comments and layout (`gateway/config/toml_edit.py`, "
+    "tomlkit). A key the file leaves out stays out while its value is the default. `[[devices]]` and the "
+    "other arrays of tables are matched by `id`: an added, removed or changed entry is edited, the others "
+    "stay as they were, byte for byte. If the edited text would not read back as exactly the settings the "
+    "hub runs on, the file is written anew (logged as `config.rewritten_whole`). The previous file is kept "
+    "as `carehub.toml.bak`, and both are replaced atomically (temp file, fsync, rename, fsync of the "
+    "folder), so a power cut leaves the old or the new file, never half of one.", "",
+]
+
 
 def fresh(data: dict[str, Any]) -> str:
     """A whole file for ``data`` (no file to keep, or one tomlkit cannot read)."""

@@ -168,3 +168,28 @@ def test_night_start_equal_to_night_end_and_empty_hour_ranges_are_refused():
     errs = errors_of({"detection": {"home": {"quiet_hours": "13-13"}, "vitals": {"waking_hours": "8-8"}}})
     assert {"detection.home.quiet_hours", "detection.vitals.waking_hours"} <= set(errs)
     validate({"detection": {"home": {"quiet_hours": "0-24"}}})  # the whole day is a range
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_shows_a_contradiction_on_both_fields_in_its_language(lang):
+    from functools import partial
+
+    from gateway.web.forms import DETECTION_FIELDS, FormErrors, submit
+    from gateway.web.i18n import translate
+    from gateway.web.text import _error_text
+
+    t = partial(translate, lang)
+    form = {"detection.home.inactivity_floor_min": "300", "detection.home.inactivity_ceiling_min": "240",
+            "detection.home.night_start_hour": "6", "detection.home.night_end_hour": "6"}
+    with pytest.raises(FormErrors) as exc:
+        submit(validate({}), DETECTION_FIELDS, form)
+    by_path = {f.path: f for f in DETECTION_FIELDS}
+    shown = {path: [_error_text(t, by_path.get(path), e) for e in errs] for path, errs in exc.value.errors.items()}
+    floor, ceiling = "detection.home.inactivity_floor_min", "detection.home.inactivity_ceiling_min"
+    assert set(shown) == {floor, ceiling, "detection.home.night_start_hour", "detection.home.night_end_hour"}
+    ceiling_label = t(f"field.{ceiling}.label")
+    assert shown[floor] == [t("error.conflict.at_most", other=ceiling_label, value="240")]
+    assert shown[ceiling] == [t("error.conflict.at_least", other=t(f"field.{floor}.label"), value="300")]
+    assert ceiling_label in shown[floor][0] and "error." not in shown[floor][0]
+    assert shown["detection.home.night_end_hour"] == [
+        t("error.conflict.differ", other=t("field.detection.home.night_start_hour.label"), value="6")]
