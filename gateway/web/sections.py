@@ -21,7 +21,7 @@ DETECTION_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 def sections(fields: list[FormField]) -> list[tuple[str, list[FormField]]]:
     """The fields grouped in the sections' order, each group in the form's own order; empty groups left out."""
     where = {path: key for key, paths in DETECTION_SECTIONS for path in paths}
-    groups: dict[str, list[FormField]] = {key: [] for key, _ in DETECTION_SECTIONS} | {"other": []}
+    groups: dict[str, list[FormField]] = {key: [] for key, _ in (*DETECTION_SECTIONS, ("other", ()))}
     for f in fields:
         groups[where.get(f.path, "other")].append(f)
     return [(key, group) for key, group in groups.items() if group]
