@@ -162,7 +162,7 @@ def test_an_installer_sets_up_a_hub_from_the_page(browser: Any, page_hub: tuple[
     expect(page.get_by_label("Radio address")).to_have_value("0e0042")
     page.get_by_label("Device id").fill("door-back")
     page.get_by_label("Name", exact=True).fill("Back door")
-    page.get_by_label("Room").fill("kitchen")
+    page.get_by_label("Room", exact=True).select_option("kitchen")
     page.get_by_label("What it is").select_option("door")
     shots("sensor-form")
     page.get_by_role("button", name="Save").click()
@@ -224,7 +224,7 @@ def test_an_installer_sets_up_a_hub_from_the_page(browser: Any, page_hub: tuple[
     assert tests, "the platform received an alert flagged test"
 
     page.get_by_role("link", name="Changes").click()
-    expect(page.locator("main")).to_contain_text("detection.home.inactivity_floor_min")
+    expect(page.locator("main")).to_contain_text("Inactivity: never sooner than 45 → 50 min")
     shots("audit")
 
     # Remove the sensor cleanly.
@@ -247,6 +247,195 @@ def test_an_installer_sets_up_a_hub_from_the_page(browser: Any, page_hub: tuple[
     page.get_by_role("link", name="检测设置").click()
     shots("settings-zh")
 
+    assert not console_errors, console_errors
+    shots.publish()
+    context.close()
+
+
+# --- learn mode that groups, each family added, and the changes read back (issue 18 items 3-4, issue 15 item 6)
+
+LEARN_DOOR = RadioCode("EV1527", "0e0077", "0a")
+LEARN_PIR = RadioCode("EV1527", "0c0042", "")
+
+
+def _log_in_first_time(page: Any, base: str, daemon: Daemon, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    daemon.wait_event("web.setup_code")
+    code = (tmp_path / "state" / "web-setup-code").read_text().strip()
+    page.goto(base + "/setup")
+    page.get_by_label("Setup code").fill(code)
+    page.get_by_label("New technician password").fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Set password and continue").click()
+    expect(page.get_by_role("heading", name="Hub status")).to_be_visible()
+
+
+def _watch_console(page: Any) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def _rtl433_event(port: int, event: dict[str, Any]) -> None:
+    """What ``rtl_433 -F mqtt`` publishes for one decoded transmission (docs/rtl433.md)."""
+    import json
+
+    import paho.mqtt.publish as publish
+
+    publish.single("rtl_433/hub/events", json.dumps({"time": "2026-01-01 08:00:00", **event}), qos=1,
+                   hostname="127.0.0.1", port=port)
+
+
+def test_learn_groups_what_it_hears_and_adds_each_family(browser: Any, tmp_path: Path, mosquitto: Mosquitto,
+                                                         rflink: RflinkEmulator, platform: PlatformEmulator,
+                                                         daemon_factory: Callable[..., Daemon]) -> None:
+    from playwright.sync_api import expect
+
+    from simulators.radar import RadarEmulator
+    from simulators.zigbee2mqtt import Zigbee2MqttEmulator
+
+    zigbee = Zigbee2MqttEmulator("127.0.0.1", mosquitto.port).start()
+    zigbee.add("hall pir", "pir")  # paired with the coordinator, in the retained bridge/devices list
+    radar = RadarEmulator(tmp_path / "serial-by-id-radar", "ld2410").start()
+    port = free_port()
+    cfg = hub_config(tmp_path, mosquitto.port, rflink.link, web={"enabled": True, "bind": "127.0.0.1", "port": port},
+                     zigbee2mqtt={"enabled": True, "host": "127.0.0.1", "port": mosquitto.port},
+                     rtl433={"enabled": True, "source": "mqtt", "host": "127.0.0.1", "port": mosquitto.port})
+    daemon = daemon_factory(cfg).start()
+    daemon.wait_event("web.listening", timeout=10)
+    daemon.wait_event("zigbee2mqtt.bridge_devices", timeout=10)
+    daemon.wait_event("rtl433.mqtt_connected", timeout=10)
+    base = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    shots = Shots(page)
+    console_errors = _watch_console(page)
+    try:
+        _log_in_first_time(page, base, daemon, tmp_path)
+        page.goto(base + "/devices/learn")
+        expect(page.locator("#heard")).to_contain_text("paired with Zigbee2MQTT")
+        page.wait_for_timeout(300)
+        # A door opened and closed, a PIR that saw movement twice, a generic code and a known model.
+        rflink.frame(LEARN_DOOR, "ON", repeats=3)
+        rflink.frame(LEARN_DOOR, "OFF", repeats=3)
+        rflink.frame(LEARN_PIR, "ON", repeats=2)
+        page.wait_for_timeout(1700)  # two transmissions, not one burst
+        rflink.frame(LEARN_PIR, "ON", repeats=2)
+        _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 10, "tristate": "00ZX0Z1ZZX0X"})
+        _rtl433_event(mosquitto.port, {"model": "Kerui-Security", "id": 840811, "cmd": 10, "motion": 1,
+                                       "state": "motion"})
+        door = page.locator("#heard li", has_text="EV1527 0e0077 / 0a")
+        expect(door).to_contain_text("heard 2 times")
+        expect(door).to_contain_text("Probably: Door contact")
+        pir = page.locator("#heard li", has_text="EV1527 0c0042")
+        expect(pir).to_contain_text("Probably: Motion sensor")
+        expect(page.locator("#heard li", has_text="Kerui-Security 840811")).to_contain_text("Motion sensor")
+        expect(page.locator("#heard li", has_text="Generic-Remote 1234")).to_contain_text("Learn its codes")
+        expect(page.locator("#heard li", has_text="hall pir")).to_contain_text("Probably: Motion sensor")
+        assert page.locator("#heard li", has_text="EV1527 0e0077").count() == 1  # one entry, not six rows
+        shots("learn")
+
+        # The RFLink door: the kind comes guessed, the room is a choice.
+        door.get_by_role("link", name="Add this sensor").click()
+        expect(page.get_by_label("What it is")).to_have_value("door")
+        page.get_by_label("Device id").fill("door-back")
+        page.get_by_label("Room", exact=True).select_option("entrance")
+        shots("sensor-form")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved and applied.")).to_be_visible()
+
+        # The Zigbee PIR from Zigbee2MQTT's device list.
+        page.goto(base + "/devices/learn")
+        page.locator("#heard li", has_text="hall pir").get_by_role("link", name="Add this sensor").click()
+        expect(page.get_by_label("Name in Zigbee2MQTT")).to_have_value("hall pir")
+        page.get_by_label("Device id").fill("pir-hall")
+        page.get_by_label("Room", exact=True).select_option("hall")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved and applied.")).to_be_visible()
+
+        # The generic 433 MHz door: its two codes learnt in steps.
+        page.goto(base + "/devices/learn")
+        _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 10, "tristate": "00ZX0Z1ZZX0X"})
+        page.locator("#heard li", has_text="Generic-Remote 1234").get_by_role("link", name="Learn its codes").click()
+        page.get_by_label("What it is").select_option("door")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#step-now")).to_contain_text("Open the door now")
+        shots("learn-steps")
+        _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 10, "tristate": "00ZX0Z1ZZX0X"})
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Done, next").click()
+        expect(page.locator("#step-now")).to_contain_text("Now close it")
+        _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 14, "tristate": "00ZX0Z1ZZX01"})
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Done, next").click()
+        expect(page.get_by_label("Codes when active")).to_have_value("10")
+        expect(page.get_by_label("Codes when inactive")).to_have_value("14")
+        page.get_by_label("Device id").fill("door-kitchen")
+        page.get_by_label("Room", exact=True).select_option("_new")
+        page.get_by_label("Or a room not in the list").fill("Back kitchen")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved and applied.")).to_be_visible()
+
+        # The radar: its port probed, its model recognised from its frames.
+        page.goto(base + "/devices/learn")
+        page.get_by_label("Serial port", exact=True).fill(str(radar.link))
+        page.locator("#radars").get_by_role("button", name="Listen on this port").last.click()
+        expect(page.locator("#probe-result")).to_contain_text("Hi-Link LD2410 (presence) answered", timeout=20_000)
+        shots("learn-radar")
+        page.get_by_role("link", name="Add this radar").click()
+        page.get_by_label("Device id").fill("radar-bath")
+        page.get_by_label("Room", exact=True).select_option("bathroom")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_text("Saved and applied.")).to_be_visible()
+
+        saved = tomllib.loads((tmp_path / "carehub.toml").read_text())
+        assert [d["id"] for d in saved["devices"]][-1] == "door-back" and saved["devices"][-1]["kind"] == "door"
+        assert saved["zigbee_devices"][0]["friendly_name"] == "hall pir"
+        assert (saved["rtl433_devices"][0]["active_codes"], saved["rtl433_devices"][0]["inactive_codes"],
+                saved["rtl433_devices"][0]["room"]) == (["10"], ["14"], "back_kitchen")
+        assert saved["radars"][0]["model"] == "ld2410" and saved["radars"][0]["port"] == str(radar.link)
+        daemon.wait_event("radar.opened", timeout=15, where=lambda e: e.get("radar") == "radar-bath")
+        assert not console_errors, console_errors
+        shots.publish()
+    finally:
+        context.close()
+        radar.stop()
+        zigbee.stop()
+
+
+def test_a_device_added_is_read_in_the_audit_log_in_both_languages(
+        browser: Any, page_hub: tuple[Daemon, str, WearableEmulator], rflink: RflinkEmulator,
+        tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    daemon, base, _ = page_hub
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    shots = Shots(page)
+    console_errors = _watch_console(page)
+    _log_in_first_time(page, base, daemon, tmp_path)
+    page.goto(base + "/devices/learn")
+    page.wait_for_timeout(300)
+    rflink.frame(LEARN_DOOR, "ON", repeats=2)
+    rflink.frame(LEARN_DOOR, "OFF", repeats=2)
+    page.locator("#heard li", has_text="0e0077").get_by_role("link", name="Add this sensor").click()
+    page.get_by_label("Device id").fill("door-back")
+    page.get_by_label("Room", exact=True).select_option("entrance")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved and applied.")).to_be_visible()
+    page.goto(base + "/audit")
+    entry = page.locator("#audit > li").first
+    expect(entry).to_contain_text("sensor added")
+    expect(entry).to_contain_text("added door-back (Door contact, entrance)")
+    expect(entry).to_contain_text("technician at 127.0.0.1")
+    assert "{" not in page.locator("#audit").inner_text()  # never a JSON dump
+    shots("audit")
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("#audit > li").first).to_contain_text("添加了 door-back（门磁，门厅）")
+    shots("audit-zh")
     assert not console_errors, console_errors
     shots.publish()
     context.close()
