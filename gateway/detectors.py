@@ -6,12 +6,13 @@ replay runs exactly the code and default settings that the daemon runs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detection.events import Detector
 from detection.fall import FallDetector, FallWearable
 from detection.help_call import HelpCallDetector
 from detection.home import HomeMonitor, HomeSettings
 from detection.press_patterns import PressMap, PressTiming
-from detection.radar_dwell import RadarDwellDetector
 from detection.radar_fall import RadarFallDetector
 from detection.supervision import DeviceSupervisor
 from detection.vitals import VitalsMonitor, VitalsSettings
@@ -49,9 +50,6 @@ def build_detectors(cfg: Config) -> list[Detector]:
     if cfg.detection.fall.enabled and cfg.radars:
         # A radar's own fall report goes through the same cancel window and escalation as a wearable's.
         detectors.append(RadarFallDetector({r.id: radar_cancel_window_s(cfg, r) for r in cfg.radars}))
-    if cfg.detection.home.enabled and cfg.radars:
-        # "Present and still" in a bathroom is stronger evidence than silence: raised sooner.
-        detectors.append(RadarDwellDetector({r.id: radar_still_limit_s(cfg, r) for r in cfg.radars}))
     if cfg.detection.fall.enabled and cfg.wearables:
         detectors.append(FallDetector({
             w.id: FallWearable(placement=w.placement, cancel_window_s=cancel_window_s(cfg, w))
@@ -59,7 +57,9 @@ def build_detectors(cfg: Config) -> list[Detector]:
         }))
     home = cfg.detection.home
     if home.enabled:
-        detectors.append(HomeMonitor(home_settings(home)))
+        # Radar presence goes to the home monitor too: it alone decides inactivity and room dwell.
+        detectors.append(HomeMonitor(replace(home_settings(home), radar_still_min=tuple(
+            (r.id, r.still_alert_min) for r in cfg.radars if r.still_alert_min is not None))))
     return detectors
 
 
@@ -100,13 +100,6 @@ def cancel_window_s(cfg: Config, wearable: WearableConfig) -> float:
 def radar_cancel_window_s(cfg: Config, radar: RadarConfig) -> float:
     own = radar.cancel_window_s
     return cfg.detection.fall.cancel_window_s if own is None else own
-
-
-def radar_still_limit_s(cfg: Config, radar: RadarConfig) -> float:
-    own = radar.still_alert_min
-    if own is None:
-        return cfg.detection.home.dwell_floor_min * 60 if radar.room in cfg.detection.home.dwell_rooms else 0.0
-    return own * 60
 
 
 def home_settings(home: HomeConfig) -> HomeSettings:

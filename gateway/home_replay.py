@@ -19,7 +19,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from detection.events import Contact, Detector, Finding, FindingState, Motion, Observation, Stamp, Tick
+from detection.events import (
+    Contact,
+    Detector,
+    Finding,
+    FindingState,
+    Motion,
+    Observation,
+    Presence,
+    PresenceState,
+    Stamp,
+    Tick,
+)
 from gateway.config import Config
 from gateway.config.schema import ID_PATTERN, ROOM_PATTERN, RflinkDevice
 from gateway.detectors import build_detectors
@@ -98,6 +109,9 @@ def observation(e: Event) -> Observation:
     device = device_id(e.sensor)
     if e.kind == "motion":
         return Motion(device=device, at=at, room=e.room, active=bool(e.state))
+    if e.kind == "presence":  # a presence radar: 1 someone in its field (moving or not), 0 nobody
+        return Presence(device=device, at=at, room=e.room,
+                        state=PresenceState.PRESENT if e.state else PresenceState.NONE)
     return Contact(device=device, at=at, room=e.room, kind=e.kind, active=bool(e.state))
 
 

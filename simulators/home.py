@@ -12,10 +12,13 @@ Kinds of home (``KINDS``), so that development meets what unseen homes show:
 ``standard`` (the sensors above), ``motion`` (a PIR in every room that only
 says "movement", with a hold time, and the front door; no mats), ``contacts``
 (doors of every room, cupboards, fridge and flush; no motion sensor),
-``mats`` (PIRs with bed and seat mats) and ``stuck`` (as ``mats``, but a bed
+``mats`` (PIRs with bed and seat mats), ``stuck`` (as ``mats``, but a bed
 mat that now and then stays "occupied" for days and a seat that sticks for
-hours). Every kind has naps in the armchair and in bed, long television
-evenings with hardly a movement, and visitors.
+hours) and ``radar`` (the ``motion`` home with a presence radar in the
+bathroom, the bedroom and the living room, kind ``presence``: 1 while someone
+is in its field, moving or not, 0 when nobody is; any kind can have the radars,
+``generate(radars=True)``). Every kind has naps in the armchair and in bed, long
+television evenings with hardly a movement, and visitors.
 """
 
 from __future__ import annotations
@@ -35,8 +38,14 @@ SENSORS = {
     "door_bathroom": ("bathroom", "door"), "door_bedroom": ("bedroom", "door"), "door_kitchen": ("kitchen", "door"),
     "door_living": ("living", "door"),
     "cupboard": ("kitchen", "cabinet"), "cabinet_bathroom": ("bathroom", "cabinet"),
+    "radar_bathroom": ("bathroom", "presence"), "radar_bedroom": ("bedroom", "presence"),
+    "radar_living": ("living", "presence"),
 }
-KINDS = ("standard", "motion", "contacts", "mats", "stuck")
+KINDS = ("standard", "motion", "contacts", "mats", "stuck", "radar")
+RADARS = {room: sid for sid, (room, kind) in SENSORS.items() if kind == "presence"}
+RADAR_ARRIVE_S = 2.0  # a radar sees the person a moment after they come in ...
+RADAR_HOLD_S = 5.0  # ... and says "nobody" this long after they left (the LD2410's default hold)
+RADAR_GAP_S = 45.0  # out of the room for less than this (into bed from the landing): still "someone"
 _KIND_SENSORS = {
     "standard": {"pir_bedroom", "pir_bathroom", "pir_kitchen", "pir_living", "pir_hall", "bed", "seat", "toilet",
                  "fridge", "door"},
@@ -46,6 +55,7 @@ _KIND_SENSORS = {
     "mats": {"pir_bathroom", "pir_kitchen", "pir_hall", "bed", "seat", "toilet", "fridge", "door"},
 }
 _KIND_SENSORS["stuck"] = _KIND_SENSORS["mats"]
+_KIND_SENSORS["radar"] = _KIND_SENSORS["motion"]  # radar: the motion home, with radars (generate(radars=...))
 ROOM_DOOR = {"bathroom": "door_bathroom", "bedroom": "door_bedroom", "kitchen": "door_kitchen",
              "living": "door_living"}
 PIR = {room: sid for sid, (room, kind) in SENSORS.items() if kind == "motion"}
@@ -72,6 +82,10 @@ class _Day:
         self.midnight = midnight
         self.events: list[HomeEvent] = []
         self.activities: list[tuple[float, float, str]] = []
+        self.where: list[tuple[float, str]] = []  # (from when, the room the person is in): what a radar sees
+
+    def move(self, t: float, room: str) -> None:
+        self.where.append((t, room))
 
     def at(self, hours: float) -> float:
         return self.midnight + hours * 3600
@@ -80,8 +94,11 @@ class _Day:
         room, kind = SENSORS[sensor]
         self.events.append(HomeEvent(t, sensor, room, kind, state))
 
-    def stay(self, room: str, start: float, end: float, *, still: bool = False) -> None:
+    def stay(self, room: str, start: float, end: float, *, still: bool = False, resident: bool = True) -> None:
         """Movement in ``room`` from start to end: PIR intervals, sparser when sitting still."""
+        if resident:
+            self.move(start, room)
+            self.move(end, "hall")
         t = start
         pir = PIR[room]
         while t < end:
@@ -92,6 +109,7 @@ class _Day:
 
     def visit(self, room: str, start: float, minutes: float, label: str, still: bool = False) -> float:
         end = start + minutes * 60
+        self.move(start + 3, room)
         if room in ("kitchen", "bathroom", "living", "bedroom"):
             self.emit(start, PIR["entrance"], 1)
             self.emit(start + 5, PIR["entrance"], 0)
@@ -151,6 +169,7 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
         t = d.visit("living", t, rng.uniform(20, 60), "living")
         d.emit(t, "door", 1)
         d.emit(t + 8, "door", 0)
+        d.move(t + 8, "out")
         back = t + rng.uniform(60, 180) * 60
         d.activities.append((t, back, "leaving"))
         d.emit(back, "door", 1)
@@ -169,6 +188,7 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
         d.emit(t, "seat", 0)
         t = d.visit("bedroom", t, 2, "going to bed")
         d.emit(t, "bed", 1)
+        d.move(t, "bedroom")
         nap_end = t + rng.uniform(60, 120) * 60
         d.activities.append((t, nap_end, "napping in bed"))
         d.emit(nap_end, "bed", 0)
@@ -176,8 +196,9 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
         d.emit(t + 20, "seat", 1)
     if rng.random() < 0.12:  # visitors: two people moving about
         end = t + rng.uniform(60, 120) * 60
+        d.move(t, "living")
         for room in ("living", "kitchen", "entrance"):
-            d.stay(room, t, end)
+            d.stay(room, t, end, resident=False)
         d.activities.append((t, end, "visitors"))
         t = end
     t = _sit(d, t, d.at(18.3), "living")
@@ -190,6 +211,7 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
     t = d.visit("bathroom", t, rng.uniform(5, 15), "toileting")
     t = d.visit("bedroom", t, rng.uniform(3, 8), "going to bed")
     d.emit(t, "bed", 1)
+    d.move(t, "bedroom")
     nights = rng.choice([0, 1, 1, 2]) if not restless else rng.randint(4, 6)
     for _ in range(nights):
         u = t + rng.uniform(1, 7) * 3600
@@ -199,6 +221,7 @@ def _day(rng: random.Random, midnight: float, index: int, restless: bool, missed
         end = d.visit("bathroom", u + 30, rng.uniform(3, 8) if not restless else rng.uniform(10, 30), "toileting")
         d.visit("bedroom", end, 1, "going to bed")
         d.emit(end + 90, "bed", 1)
+        d.move(end + 90, "bedroom")
     return d
 
 
@@ -239,22 +262,56 @@ def _stick(events: list[HomeEvent], rng: random.Random) -> list[HomeEvent]:
     return out
 
 
+def _radar_rows(where: list[tuple[float, str]]) -> list[HomeEvent]:
+    """What each room's presence radar reports as the person goes from room to room: someone (1) a
+    moment after they came in, whether they move or not, and nobody (0) a hold time after they left."""
+    out: list[HomeEvent] = []
+    timeline = sorted(where, key=lambda w: w[0])  # stable: a room entered at the instant another was left
+    for room, sid in RADARS.items():
+        stays: list[tuple[float, float | None]] = []
+        since: float | None = None
+        for t, r in timeline:
+            if r == room and since is None:
+                since = t
+            elif r != room and since is not None:
+                if stays and stays[-1][1] is not None and since - stays[-1][1] < RADAR_GAP_S:
+                    since = stays.pop()[0]  # out of the room for a moment: the radar still sees someone
+                stays.append((since, t))
+                since = None
+        if since is not None:
+            stays.append((since, None))
+        for a, b in stays:
+            out.append(HomeEvent(a + RADAR_ARRIVE_S, sid, room, "presence", 1))
+            if b is not None:
+                out.append(HomeEvent(b + RADAR_HOLD_S, sid, room, "presence", 0))
+    return out
+
+
 def generate(days: int, seed: int = 1, start: str = "2026-01-05",
-             injections: tuple[Injection, ...] = (), kind: str = "standard",
+             injections: tuple[Injection, ...] = (), kind: str = "standard", radars: bool = False,
              ) -> tuple[list[HomeEvent], list[tuple[float, float, str]]]:
-    """Events and annotated activities for ``days`` days in a ``kind`` of home; injections as asked."""
+    """Events and annotated activities for ``days`` days in a ``kind`` of home; injections as asked.
+
+    ``radars`` (implied by the kind ``radar``: the motion home with radars) adds a presence radar in the
+    bathroom, the bedroom and the living room. The person's days are the same with or without them
+    (the radars draw nothing from the random stream), so a home with radars and the same home
+    without them compare like for like. A collapse leaves the radar of the room saying "someone".
+    """
     if kind not in KINDS:
         raise ValueError(f"kind {kind!r}: one of {', '.join(KINDS)}")
+    radars = radars or kind == "radar"
+    base = "motion" if kind == "radar" else kind
     rng = random.Random(seed)
     t0 = datetime.strptime(start, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
     kinds = {(i.kind, i.day) for i in injections}
     events: list[HomeEvent] = []
     acts: list[tuple[float, float, str]] = []
     cut: float | None = None
+    where: list[tuple[float, str]] = []
     for n in range(days):
         d = _day(rng, t0 + n * 86400, n, restless=("restless_nights", n) in kinds,
                  missed=("missed_morning", n) in kinds)
-        day_events = sorted(_as_kind(d.events, kind, rng), key=lambda e: e.local)
+        day_events = sorted(_as_kind(d.events, base, rng), key=lambda e: e.local)
         if ("collapse", n) in kinds:
             awake = [e.local for e in day_events if d.at(9) <= e.local <= d.at(20)]
             cut = rng.choice(awake)
@@ -263,8 +320,11 @@ def generate(days: int, seed: int = 1, start: str = "2026-01-05",
             cut = rng.choice(bath)
         events += day_events
         acts += d.activities
+        where += d.where
         if cut is not None:
             break
+    if radars:
+        events += _radar_rows(where)
     events.sort(key=lambda e: e.local)
     if cut is not None:
         events = [e for e in events if e.local <= cut]
@@ -277,7 +337,7 @@ def _ts(local: float) -> str:
 
 
 def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple[float, float, str]],
-                   name: str = "synthetic", seed: int = 1, kind: str = "standard") -> None:
+                   name: str = "synthetic", seed: int = 1, kind: str = "standard", radars: bool = False) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "events.csv").open("w", newline="") as f:
         w = csv.writer(f)
@@ -289,10 +349,11 @@ def write_format_b(folder: Path, events: list[HomeEvent], activities: list[tuple
         w.writerow(["start", "end", "activity"])
         for start, end, a in sorted(activities):
             w.writerow([_ts(start), _ts(end), a])
+    fitted = _KIND_SENSORS[kind] | (set(RADARS.values()) if radars or kind == "radar" else set())
     meta = {
         "name": name, "source": f"carehub simulators/home.py, kind {kind}, seed {seed}", "license": "generated",
-        "rooms": sorted({SENSORS[sid][0] for sid in _KIND_SENSORS[kind]}),
-        "sensors": {sid: {"room": room, "kind": k} for sid, (room, k) in SENSORS.items() if sid in _KIND_SENSORS[kind]},
+        "rooms": sorted({SENSORS[sid][0] for sid in fitted}),
+        "sensors": {sid: {"room": room, "kind": k} for sid, (room, k) in SENSORS.items() if sid in fitted},
         "span": [_ts(events[0].local), _ts(events[-1].local)] if events else [], "residents": 1,
     }
     (folder / "home.json").write_text(json.dumps(meta, indent=1))

@@ -111,7 +111,7 @@ def kind_of(context: str) -> str:
     return context.split("#", 1)[1] if "#" in context else context
 
 
-def context_key(sensor: str, kind: str, state: int, occupancy: str, room: str, arrived: bool = False) -> str:
+def context_key(sensor: str, kind: str, state: int | str, occupancy: str, room: str, arrived: bool = False) -> str:
     """The context of a silence: 'sensor:state|occupancy[>]/room#~kind:state|occupancy'.
 
     ``>`` marks a sensor heard just after the person came from another room (a door closed on the

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from detection.events import Finding, FindingState, Severity, Stamp
+
 HOUR = 3600.0
 # Shortest "on" that can be called stuck, by kind: a night in bed, an afternoon in a chair.
 STUCK_FLOOR_S = {"bed": 16 * HOUR, "seat": 8 * HOUR}
@@ -48,6 +50,11 @@ class Change:
     room: str
     raised: bool
     evidence: dict[str, object]
+
+    def finding(self, at: Stamp) -> Finding:
+        return Finding(type=self.type, severity=Severity.TECHNICAL, at=at, key=f"{self.type}:{self.device}",
+                       device=self.device, room=self.room, evidence=self.evidence,
+                       state=FindingState.RAISED if self.raised else FindingState.CLEARED)
 
 
 class SensorTrust:

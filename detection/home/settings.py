@@ -24,6 +24,13 @@ class HomeSettings:
     # Out of the door and not back: after this long it is raised all the same (a collapse just
     # inside the door looks like going out). Not in the config file yet: a safety rail.
     away_ceiling_min: float = 600.0
+    # A radar that sees someone present and not moving in a dwell room (issue 15): sitting on the toilet
+    # for 20 min is normal, lying still there for half an hour is not. Safety rails, not in the config file.
+    still_floor_min: float = 25.0
+    still_ceiling_min: float = 30.0
+    # radar id -> the technician's own limit for "present and still" (config radars[].still_alert_min);
+    # 0: that radar's stillness is not used (its "empty room" still is).
+    radar_still_min: tuple[tuple[str, float], ...] = ()
 
     def is_night(self, hour: float) -> bool:
         s, e = self.night_start_hour, self.night_end_hour

@@ -38,8 +38,9 @@ class RadarConfig:
         "once a minute)", min=0, max=86400, unit="s",
     )
     still_alert_min: float | None = opt(
-        None, help="Raise room_dwell when the radar sees someone present and still this long (empty: "
-        "detection.home.dwell_floor_min in the dwell rooms, off elsewhere; 0: off)", min=0, max=600, unit="min",
+        None, help="Raise room_dwell (inactivity outside the dwell rooms) when the radar sees someone present "
+        "and still this long (empty: learned by the home monitor, 25 to 30 min in the dwell rooms; 0: this "
+        "radar's stillness is not used, its empty room still is)", min=0, max=600, unit="min",
     )
 
 
