@@ -248,6 +248,11 @@ async def test_a_zigbee_device_from_the_bridge_list_is_added_with_its_friendly_n
     assert status == 400 and len(tech.hub.config.zigbee_devices) == 1
     _, text = await tech.get("/devices/learn")
     assert "hall pir (Tuya TS0202)" not in text  # added: no longer offered
+    # Edited and removed from its own page, like an RFLink sensor.
+    _, text = await tech.get("/devices/zigbee?original=pir-hall")
+    assert 'value="hall pir"' in text and "/devices/remove?kind=zigbee&amp;id=pir-hall" in text
+    status, text = await tech.get("/devices/remove?kind=zigbee&id=pir-hall")
+    assert status == 200 and "pir-hall" in text
 
 
 async def test_a_generic_433_code_is_learnt_in_steps_then_added_with_its_codes(tech: Page[FakeHub]) -> None:
