@@ -17,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    _stop_on_signals()
     if args.second_path:
         from simulators.demo_second_path import run_second_path_demo
 
@@ -25,3 +26,18 @@ def run(args: argparse.Namespace) -> int:
 
     return run_demo(args.workdir, keep_running=args.keep_running, web_port=args.web_port,
                     say=lambda s: print(s, flush=True))
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM and SIGHUP end the demo as Ctrl-C does: it stops its hub and removes its folders.
+
+    The demo's hub runs in its own session (so that Ctrl-C reaches only the demo, which then stops
+    everything in order); without this a `kill` or a closed terminal would leave that hub running.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)

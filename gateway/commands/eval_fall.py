@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rows: list[dict[str, Any]] = []
     fits = len(files) * max(args.folds, 0) + (len(files) if len(files) > 1 and args.folds > 0 else 0)
-    progress = Progress("eval fall", max(fits + bool(args.hold_out), len(files)), "fits")
+    progress = Progress("eval fall", max(fits + bool(args.hold_out), len(files)), "steps")
     fitted = 0
 
     def step(note: str) -> None:
@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         swept = {k: v for k, v in row.items() if k.startswith("sensitivity_at_")}
         if swept:
             print("  out of fold, thresholds swept: " + "  ".join(
-                f"sensitivity {v:.1%} at specificity {k.rsplit('_', 1)[1]}" for k, v in swept.items()))
+                f"sensitivity {v * 100:.1f} % at specificity {k.rsplit('_', 1)[1]}" for k, v in swept.items()))
     return 0
 
 
@@ -156,6 +156,6 @@ def _figure(key: str, value: Any) -> str:
     if value is None:
         return f"{key} -"
     if key in _SHARES and isinstance(value, int | float):
-        return f"{key} {value:.1%}"
+        return f"{key} {value * 100:.1f} %"
     unit = _UNITS.get(key)
     return f"{key} {value} {unit}" if unit else f"{key} {value}"

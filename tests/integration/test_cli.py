@@ -144,3 +144,49 @@ def test_a_long_replay_shows_progress_only_on_a_terminal(home):
     assert code == 0 and "replay home stuck:" in screen and '{"ts": ' in screen
     proc = carehub("replay", "home", str(home))
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout.startswith('{"ts": ')
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory) -> Path:
+    """A few real trials (falls and everyday activities of six people) from ../shared/data."""
+    import numpy as np
+
+    from tests.conftest import shared_data
+
+    src = np.load(shared_data("sisfall-young-50hz.npz"))
+    wanted = ["F01_SA05_R01", "F02_SA07_R02", "F05_SA12_R01", "F08_SA17_R03", "F15_SA21_R01",
+              "D01_SA05_R01", "D04_SA07_R01", "D07_SA12_R02", "D10_SA17_R01", "D17_SA21_R01", "D19_SA03_R01"]
+    index = {str(t): i for i, t in enumerate(src["trial"])}
+    rows = [index[t] for t in wanted if t in index]
+    off = src["offsets"]
+    parts = [src["acc"][off[i]:off[i + 1]] for i in rows]
+    path = tmp_path_factory.mktemp("trials") / "few.npz"
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+    np.savez_compressed(path, acc=np.concatenate(parts), offsets=offsets, fs=src["fs"], subject=src["subject"][rows],
+                        activity=src["activity"][rows], trial=src["trial"][rows], is_fall=src["is_fall"][rows],
+                        placement=src["placement"][rows])
+    return path
+
+
+@pytest.mark.data
+def test_train_fall_writes_where_asked_with_progress_on_a_terminal(trials, tmp_path):
+    before = SHIPPED.stat().st_mtime_ns
+    out = tmp_path / "params"
+    code, screen = run_on_terminal(["train", "fall", "--data", str(trials), "--output", str(out)])
+    assert code == 0, screen
+    assert "train fall:" in screen and f"wrote {out}.npz" in screen
+    assert (tmp_path / "params.npz").stat().st_size > 0
+    assert SHIPPED.stat().st_mtime_ns == before
+
+
+@pytest.mark.data
+def test_eval_fall_reads_with_units_on_a_terminal_and_json_in_a_pipe(trials):
+    code, screen = run_on_terminal(["eval", "fall", "--data", str(trials), "--folds", "0"])
+    assert code == 0, screen
+    assert "eval fall:" in screen and "sensitivity " in screen and " %" in screen and "latency_median_s" in screen
+    proc = carehub("eval", "fall", "--data", str(trials), "--folds", "0", "--json")
+    assert proc.returncode == 0 and proc.stderr == ""
+    import json
+
+    row = json.loads(proc.stdout.splitlines()[0])
+    assert 0 <= row["sensitivity"] <= 1 and "false_alarms_per_hour_adl" in row

@@ -48,7 +48,8 @@ def test_demo_tells_the_morning_the_help_call_the_falls_and_the_other_sensors(tm
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_stops_the_demo_quietly_and_removes_its_folders(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_kill_stops_the_demo_quietly_and_removes_its_folders(tmp_path, signum):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     # Its own session: the signal goes to the demo's process group, as Ctrl-C on a terminal does.
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "demo"], stdout=subprocess.PIPE,
@@ -61,7 +62,7 @@ def test_ctrl_c_stops_the_demo_quietly_and_removes_its_folders(tmp_path):
         if "radio: a synthetic morning" in line or time.monotonic() > deadline:
             break
     time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signum)
     rest, _ = proc.communicate(timeout=60)
     out = "".join(lines) + rest
     assert proc.returncode == 130, out
