@@ -117,7 +117,8 @@ def one_run(case: str, work: Path) -> dict[str, Any]:
             raise TimeoutError("no SMS within 90 s")
         latency = sent_at[0] - pressed
         time.sleep(20.0)
-        per_key = Counter((e["id"], e["level"], e["to"]) for e in events(log) if e.get("event") == "alert.sms_sent")
+        per_key = Counter((e["id"], e["escalation_level"], e["to"]) for e in events(log)
+                          if e.get("event") == "alert.sms_sent")
         return {"case": case, "after_s": after_s or 60.0, "press_to_sms_s": round(latency, 2),
                 "sms": len(modem.sent), "sms_sent_events": sum(per_key.values()),
                 "most_per_alert_level_number": max(per_key.values(), default=0)}

@@ -15,6 +15,10 @@ The rules (docs/second-path.md says the same for people):
   was sent (or whose send was interrupted by a restart, so may have been sent) is
   never sent again. A level the alert passed before it went on the path is skipped:
   the first SMS carries the level the alert has then.
+* Two levels of one alert reach a phone at least ``LEVEL_GAP_S`` apart: with the
+  defaults (``after_s`` = ``ack_timeout_s`` = 60 s) the first SMS and the first
+  escalation fall due together, and two alarm texts in the same second help nobody.
+  A level still waiting for its gap when the next one comes is skipped.
 * A send the modem **refused** is tried again after 5, 15, 30 and then every 60 s,
   at most ``MAX_ATTEMPTS`` times per key, only while the alert is still open.
 """
@@ -28,7 +32,8 @@ from enum import StrEnum
 ESCALATING = ("emergency", "urgent")
 RETRY_S = (5.0, 15.0, 30.0, 60.0)
 MAX_ATTEMPTS = 20
-UPLINK_GRACE_S = 5.0  # a connect at start or a reconnect takes a moment: not yet "down"
+UPLINK_GRACE_S = 5.0
+LEVEL_GAP_S = 30.0  # a connect at start or a reconnect takes a moment: not yet "down"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +97,13 @@ def due_sends(
     *,
     uplink_down: bool,
     now_t: float,
+    last_sent_t: Mapping[tuple[str, str], float] | None = None,
 ) -> list[SendKey]:
     """The SMS to send now, most important first: emergencies, then older alerts, then recipients in order.
 
-    ``on_path`` are the alerts that already had an SMS (at any level): their new levels go at once.
+    ``on_path`` are the alerts that already had an SMS (at any level): their new levels go at once,
+    but not sooner than ``LEVEL_GAP_S`` after the last one to that number (``last_sent_t``, by
+    (alert, number), this boot's monotonic time).
     """
     order = sorted((w for w in alerts if eligible(w)),
                    key=lambda w: (ESCALATING.index(w.severity), w.raised_seq))
@@ -107,7 +115,9 @@ def due_sends(
             key = SendKey(w.alert_id, w.level, number)
             st = ledger.get(key)
             if st is None or (not st.final and now_t >= st.retry_t):
-                out.append(key)
+                last = (last_sent_t or {}).get((w.alert_id, number))
+                if last is None or now_t - last >= LEVEL_GAP_S:
+                    out.append(key)
     return out
 
 

@@ -83,7 +83,7 @@ class SmsLedger:
         for key, event in last.items():
             if event == "attempt":
                 self.record(key.alert_id, key.level, key.number, Outcome.INTERRUPTED.value, {})
-                log.warning("second_path.send_interrupted", id=key.alert_id, level=key.level, to=key.number)
+                log.warning("second_path.send_interrupted", id=key.alert_id, escalation_level=key.level, to=key.number)
 
     def record(self, alert_id: str, level: int, number: str, event: str, detail: dict[str, Any],
                also: Callable[[sqlite3.Connection], None] | None = None, retry_t: float = 0.0) -> bool:

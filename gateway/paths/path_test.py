@@ -87,6 +87,9 @@ class PathTest:
             return False
         if rcpt.role != "platform_gateway" or not any(same_number(n, rcpt.number) for n in last["sms"]["numbers"]):
             return False
+        if last.get("result") != "pending":
+            log.info("second_path.test_reply_late", code=token, result=last.get("result"))
+            return True  # the test is judged: a late answer does not turn a failure into a pass
         if last["sms"]["ok"] is not True:
             last["sms"].update(ok=True, reply_wall=time.time(), **{"from": rcpt.number})
             log.info("second_path.test_sms_acknowledged", code=token, by=rcpt.number)

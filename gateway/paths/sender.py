@@ -59,6 +59,7 @@ class AlertSender:
         self.counters = counters
         self.recipients = {r.number: r for r in cfg.recipients}
         self._due_t: dict[str, float] = {}
+        self._sent_t: dict[tuple[str, str], float] = {}  # (alert, number) -> when its last SMS went
         self._last_up_t = time.monotonic()
         self.extras: deque[Extra] = deque(maxlen=32)
         self.wake = asyncio.Event()
@@ -82,6 +83,8 @@ class AlertSender:
         live = {w.alert_id for w in out}
         for gone in set(self._due_t) - live:
             del self._due_t[gone]
+        for pair in [p for p in self._sent_t if p[0] not in live]:
+            del self._sent_t[pair]
         return out
 
     def uplink_down(self, now_t: float) -> bool:
@@ -92,7 +95,7 @@ class AlertSender:
 
     def next_due(self, now_t: float) -> SendKey | None:
         keys = due_sends(self.watched(now_t), list(self.recipients), self.ledger.states, self.ledger.on_path,
-                         uplink_down=self.uplink_down(now_t), now_t=now_t)
+                         uplink_down=self.uplink_down(now_t), now_t=now_t, last_sent_t=self._sent_t)
         return keys[0] if keys else None
 
     # --- the loop ---------------------------------------------------------------
@@ -145,9 +148,10 @@ class AlertSender:
         if error is None:
             assert refs is not None
             self.counters["sms_sent"] += 1
+            self._sent_t[(row.id, key.number)] = now_t
             self._outcome(row, key, rcpt, Outcome.SENT, {"parts": len(refs)},
                           f"sent by SMS to {rcpt.role} {key.number}")
-            log.warning("alert.sms_sent", id=row.id, short_id=sid, level=key.level, to=key.number,
+            log.warning("alert.sms_sent", id=row.id, short_id=sid, escalation_level=key.level, to=key.number,
                         role=rcpt.role, parts=len(refs), send_s=round(now_t - started, 2),
                         after_raise_s=round(time.time() - row.raised_wall, 2))
             return
@@ -156,8 +160,8 @@ class AlertSender:
         outcome, retry_t = (Outcome.GAVE_UP, now_t) if error == "invalid" else after_failure(attempts, now_t)
         self._outcome(row, key, rcpt, outcome, {"error": error, "attempts": attempts},
                       f"SMS to {rcpt.role} {key.number} failed ({error})", retry_t)
-        log.error("alert.sms_failed", id=row.id, level=key.level, to=key.number, error=error, attempts=attempts,
-                  outcome=outcome.value, retry_in_s=round(retry_t - now_t, 1))
+        log.error("alert.sms_failed", id=row.id, escalation_level=key.level, to=key.number, error=error,
+                  attempts=attempts, outcome=outcome.value, retry_in_s=round(retry_t - now_t, 1))
 
     def _outcome(self, row: AlertRow, key: SendKey, rcpt: SmsRecipient, outcome: Outcome, detail: dict[str, Any],
                  note: str, retry_t: float = 0.0) -> None:

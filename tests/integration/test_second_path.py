@@ -136,7 +136,8 @@ def test_a_hung_modem_never_keeps_other_alerts_from_the_platform(tmp_path, mosqu
             hub.wait_event("uplink.connected")
             hub.wait_event("modem.opened", timeout=10)
             _press(rflink)
-            assert platform.wait_for(lambda p: len(p.alerts_of("help_call")) >= 1, timeout=10)
+            hub.wait_event("alert.stored")
+            assert platform.wait_for(lambda p: len(p.alerts_of("help_call")) >= 1, timeout=10), hub.tail()
             first = platform.alerts_of("help_call")[0]
             modem.hang()  # the SMS after after_s finds a modem that never answers
             hub.wait_event("alert.sms_failed", timeout=40)

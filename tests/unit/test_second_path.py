@@ -159,7 +159,8 @@ async def test_uplink_down_an_emergency_goes_by_sms_at_once_and_a_reply_acknowle
         await _stop(task)
 
 
-async def test_unacknowledged_after_after_s_it_goes_by_sms_once_per_level_across_restarts(tmp_path):
+async def test_unacknowledged_after_after_s_it_goes_by_sms_once_per_level_across_restarts(tmp_path, monkeypatch):
+    monkeypatch.setattr(decisions, "LEVEL_GAP_S", 0.3)
     w = World(tmp_path, after_s=0.4, ack_timeout_s=0.8)
     w.connected = True
     path = w.path()
@@ -366,3 +367,20 @@ def test_the_platform_cannot_change_who_gets_the_sms(tmp_path):
     new = merge(old, {"second_path": {"recipients": [{"number": "+8613111111111"}]}})
     errors, _ = check(old, new, None)
     assert errors and all(e.path.startswith("second_path") for e in errors)
+
+
+async def test_a_path_test_nobody_answers_fails_and_a_late_answer_does_not_pass_it(tmp_path):
+    w = World(tmp_path, test_interval_days=30.0, test_ack_timeout_s=0.5)
+    w.connected = True
+    path = w.path()
+    task = await _running(path)
+    try:
+        await _until(lambda: path.path_test.last is not None and len(w.modem.sent) == 1)
+        await _until(lambda: path.path_test.last is not None and path.path_test.last["result"] == "failed")
+        last = path.path_test.last
+        assert last is not None and last["mqtt"]["ok"] is False and last["sms"]["ok"] is False
+        w.modem.reply(GATEWAY, f"OK {last['code']}")
+        assert path.path_test.last is not None and path.path_test.last["result"] == "failed"
+        assert path.counters["replies_unknown_id"] == 0  # the code is known: consumed, not acted on
+    finally:
+        await _stop(task)

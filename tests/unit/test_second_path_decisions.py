@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.paths.decisions import (
+    LEVEL_GAP_S,
     MAX_ATTEMPTS,
     Availability,
     Change,
@@ -55,6 +56,17 @@ def test_emergencies_first_then_older_alerts():
 def test_a_new_level_of_an_alert_already_on_the_path_goes_at_once():
     sent = {SendKey("a", 0, n): SendState(1, Outcome.SENT) for n in NUMBERS}
     due = due_sends([_w(level=1, due_t=1e9)], NUMBERS, sent, frozenset({"a"}), uplink_down=False, now_t=0)
+    assert due == [SendKey("a", 1, n) for n in NUMBERS]
+
+
+def test_two_levels_reach_a_phone_at_least_the_gap_apart():
+    sent = {SendKey("a", 0, n): SendState(1, Outcome.SENT) for n in NUMBERS}
+    last = {("a", NUMBERS[0]): 100.0, ("a", NUMBERS[1]): 100.0 - LEVEL_GAP_S}
+    due = due_sends([_w(level=1)], NUMBERS, sent, frozenset({"a"}), uplink_down=False, now_t=100.5,
+                    last_sent_t=last)
+    assert due == [SendKey("a", 1, NUMBERS[1])]
+    due = due_sends([_w(level=1)], NUMBERS, sent, frozenset({"a"}), uplink_down=False, now_t=100.0 + LEVEL_GAP_S,
+                    last_sent_t=last)
     assert due == [SendKey("a", 1, n) for n in NUMBERS]
 
 
