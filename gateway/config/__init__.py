@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,7 @@ def config_text(cfg: Config, previous: bytes | None) -> str:
             meant = to_data(validate(tomllib.loads(text)))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return toml_edit.fresh(new)  # nothing readable to keep
-    out = toml_edit.edited(text, new, meant)
+    out = toml_edit.edited(text, new, meant, entry_defaults())
     # The file must say exactly what the hub now runs on; an edit that does not is never written.
     try:
         same = to_data(validate(tomllib.loads(out))) == new
@@ -122,6 +123,25 @@ def config_text(cfg: Config, previous: bytes | None) -> str:
             "config.rewritten_whole", why="the edit kept the comments but not the values")
         return toml_edit.fresh(new)
     return out
+
+
+def entry_defaults() -> dict[str, dict[str, Any]]:
+    """For each array of tables (``devices``...), the defaults of its entries' keys."""
+    out: dict[str, dict[str, Any]] = {}
+    hints = typing.get_type_hints(Config)
+    for f in dataclasses.fields(Config):
+        args = typing.get_args(hints[f.name])
+        if typing.get_origin(hints[f.name]) is list and args and dataclasses.is_dataclass(args[0]):
+            defaults = {g.name: _default(g) for g in dataclasses.fields(args[0])}
+            out[f.name] = {k: to_data(v) for k, v in defaults.items() if v is not dataclasses.MISSING}
+    return out
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    factory = f.default_factory
+    return factory() if callable(factory) else dataclasses.MISSING
 
 
 def write_atomic(target: Path, data: bytes, mode: int = 0o640) -> None:

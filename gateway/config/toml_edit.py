@@ -9,7 +9,7 @@ key by key, the others left exactly as they were.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, MutableSequence
+from collections.abc import Mapping, MutableMapping, MutableSequence
 from typing import Any
 
 import tomlkit
@@ -37,22 +37,27 @@ def fresh(data: dict[str, Any]) -> str:
     return tomlkit.dumps(data)
 
 
-def edited(text: str, new: dict[str, Any], effective: dict[str, Any] | None) -> str:
+def edited(text: str, new: dict[str, Any], effective: dict[str, Any] | None,
+           entry_defaults: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """``text`` with the values of ``new`` written in.
 
     ``effective`` is what the file meant (every key, defaults filled in), so that a
     key left out stays left out while its value is unchanged; None when the file
     did not validate, and every value the file does not show is then written.
+    ``entry_defaults`` (array name -> key -> default) keeps an added ``[[devices]]``
+    entry to the keys that say something.
     """
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError:
         return fresh(new)
-    _update(doc, new, effective)
+    _update(doc, new, effective, entry_defaults or {})
     return tomlkit.dumps(doc).rstrip("\n") + "\n"
 
 
-def _update(node: MutableMapping[str, Any], new: dict[str, Any], meant: dict[str, Any] | None) -> None:
+def _update(node: MutableMapping[str, Any], new: dict[str, Any], meant: dict[str, Any] | None,
+            entry_defaults: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    defaults_of = entry_defaults or {}
     for key in [k for k in node if k not in new]:
         del node[key]  # an optional key now unset, or one the schema does not know
     for key, value in new.items():
@@ -64,16 +69,17 @@ def _update(node: MutableMapping[str, Any], new: dict[str, Any], meant: dict[str
             elif value != was:
                 _add_section(node, key, value, was if isinstance(was, dict) else None)
         elif _is_table_list(value) and isinstance(current, MutableSequence) and _all_tables(current):
-            rebuilt = _update_entries(current, value, was if isinstance(was, list) else None)
+            rebuilt = _update_entries(current, value, was if isinstance(was, list) else None,
+                                      defaults_of.get(key, {}))
             if rebuilt is not None:
                 node[key] = rebuilt
         elif current is _ABSENT:
             if value != was and value != []:
-                node[key] = _new_entries(value) if _is_table_list(value) else value
+                node[key] = _new_entries(value, defaults_of.get(key, {})) if _is_table_list(value) else value
         elif value == [] and isinstance(current, MutableSequence) and _all_tables(current):
             del node[key]  # the last entry removed: an absent array means none
         elif _changed(_plain(current), value):
-            node[key] = _new_entries(value) if _is_table_list(value) else value
+            node[key] = _new_entries(value, defaults_of.get(key, {})) if _is_table_list(value) else value
 
 
 def _add_section(node: MutableMapping[str, Any], key: str, value: dict[str, Any],
@@ -93,7 +99,7 @@ def _add_section(node: MutableMapping[str, Any], key: str, value: dict[str, Any]
 
 
 def _update_entries(entries: MutableSequence[Any], new: list[dict[str, Any]],
-                    meant: list[dict[str, Any]] | None) -> AoT | None:
+                    meant: list[dict[str, Any]] | None, defaults: Mapping[str, Any]) -> AoT | None:
     """The entries edited in place, or (for an array of tables) a new array holding the same tables,
     which carry their own comments, in the new order with the added ones."""
     ids = [_id(e) for e in entries]
@@ -109,29 +115,30 @@ def _update_entries(entries: MutableSequence[Any], new: list[dict[str, Any]],
             _update(old[k], entry, meant_by.get(k))
             tables.append(old[k])
         else:
-            tables.append(_new_table(entry))
+            tables.append(_new_table(entry, defaults))
     if [id(t) for t in tables] == [id(t) for t in entries]:
         return None  # the same entries in the same order, edited in place
     # A new array holding the same tables; "parsed" keeps tomlkit from adding blank lines of its own.
     aot = AoT([], parsed=True)
-    for table in tables:
+    for i, table in enumerate(tables):
+        if i and id(table) not in {id(e) for e in entries} and not tables[i - 1].as_string().endswith("\n\n"):
+            table.trivia.indent = "\n"  # an added entry after one that ended the file: a blank line between
         aot.append(table)
     return aot
 
 
-def _new_entries(value: list[dict[str, Any]]) -> AoT:
-    return tomlkit.aot() if not value else _fill(tomlkit.aot(), value)
-
-
-def _fill(aot: AoT, value: list[dict[str, Any]]) -> AoT:
+def _new_entries(value: list[dict[str, Any]], defaults: Mapping[str, Any] | None = None) -> AoT:
+    aot = tomlkit.aot()
     for entry in value:
-        aot.append(_new_table(entry))
+        aot.append(_new_table(entry, defaults or {}))
     return aot
 
 
-def _new_table(entry: dict[str, Any]) -> Table:
+def _new_table(entry: dict[str, Any], defaults: Mapping[str, Any]) -> Table:
     table = tomlkit.table()
     for k, v in entry.items():
+        if k in defaults and not _changed(defaults[k], v):
+            continue  # what leaving the key out means anyway
         table[k] = v
     table.add(tomlkit.nl())
     return table
