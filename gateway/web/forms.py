@@ -55,6 +55,7 @@ def _field_of(cls: type, dotted: str) -> tuple[Any, dataclasses.Field[Any]]:
     parts = dotted.split(".")
     for part in parts[:-1]:
         cls = typing.get_type_hints(cls)[part]
+        cls = next((a for a in typing.get_args(cls) if a is not type(None)), cls)  # an optional table (presses)
     hints = typing.get_type_hints(cls)
     f = {f.name: f for f in dataclasses.fields(cls)}[parts[-1]]
     return hints[parts[-1]], f
@@ -123,16 +124,21 @@ PLATFORM_FIELDS = [form_field(p) for p in (
 
 RADIO_FIELDS = [form_field(p) for p in ("rflink.enabled", "rflink.port", "ble.enabled", "ble.adapter")]
 
+# A button's press patterns (docs/alerts.md): all four left empty means "no map", every press an emergency.
+PRESS_FIELDS = ("presses.single", "presses.double", "presses.long", "presses.second")
+
 DEVICE_FIELDS = [form_field(p, RflinkDevice) for p in (
     "id", "name", "room", "kind", "protocol", "address", "switch", "offline_after_s",
+    *PRESS_FIELDS, "second_switch",
 )]
 
 WEARABLE_FIELDS = [form_field(p, WearableConfig) for p in (
-    "id", "name", "address", "profile", "placement", "cancel_window_s",
+    "id", "name", "address", "profile", "placement", "cancel_window_s", *PRESS_FIELDS,
 )]
 
 ZIGBEE_FIELDS = [form_field(p, ZigbeeDeviceConfig) for p in (
     "id", "name", "room", "kind", "friendly_name", "help_actions", "cancel_actions", "offline_after_s",
+    *PRESS_FIELDS,
 )]
 
 RTL433_FIELDS = [form_field(p, Rtl433DeviceConfig) for p in (
@@ -241,6 +247,8 @@ def with_item(cfg: Config, section: DeviceSection, item: dict[str, Any],
               replace_id: str | None) -> Config:
     """The config with one device added or replaced; errors keyed by the item's own field names."""
     data = [dataclasses.asdict(d) for d in getattr(cfg, section)]
+    if isinstance(item.get("presses"), dict) and not any(item["presses"].values()):
+        item = {**item, "presses": None}  # four empty fields: no press map, not a map of empties in the file
     index = next((i for i, d in enumerate(data) if d["id"] == replace_id), None) if replace_id else None
     if index is None:
         data.append(item)
@@ -278,5 +286,5 @@ def _group(errors: list[FieldError]) -> dict[str, list[FieldError]]:
 def value_of(cfg: Any, path: str) -> Any:
     node = cfg
     for part in path.split("."):
-        node = getattr(node, part)
+        node = getattr(node, part) if node is not None else None  # an unset optional table: its keys are unset
     return node

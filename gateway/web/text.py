@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -112,7 +113,9 @@ def _error_text(t: Callable[..., str], f: FormField | None, e: FieldError) -> st
             return t("error.number")
         if f.kind == "choice":
             return t("error.choice")
-        if f.pattern and "already used" not in e.allowed and "together" not in e.allowed:
+        if f.pattern and "already used" not in e.allowed and "together" not in e.allowed \
+                and not (isinstance(e.value, str) and re.fullmatch(f.pattern, e.value)):
+            # (A value in the right format is wrong for another reason, e.g. an unknown service: say that.)
             return t(f"field.{f.path}.format")
     if "already used" in e.allowed:
         return t("error.duplicate")

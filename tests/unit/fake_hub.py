@@ -105,7 +105,12 @@ class FakeHub:
             "open_alerts": [
                 {"id": a.id, "type": a.type, "severity": a.severity, "room": a.room, "device": a.device,
                  "raised_wall": a.raised_wall, "level": a.level, "state": a.state}
-                for a in self.alerts.values() if a.state in OPEN_STATES
+                for a in self.alerts.values() if a.state in OPEN_STATES and a.type != "call_request"
+            ],
+            "open_requests": [
+                {"id": a.id, "service": a.evidence.get("service"), "device": a.device, "room": a.room,
+                 "requested_wall": a.detected_wall, "requests": int(a.evidence.get("requests", 1))}
+                for a in self.alerts.values() if a.state in OPEN_STATES and a.type == "call_request"
             ],
             "hub": {"site_id": cfg.site.id, "uptime_s": 0.0, "version": __version__},
             "rflink": {"port": cfg.rflink.port, "connected": self.rflink_connected, "banner": {}, "counters": {}}
