@@ -25,15 +25,23 @@ from dataclasses import dataclass
 # file system) can take minutes to start carehub; a start later than the window
 # plus this is a restart of the service, not a boot.
 BOOT_GRACE_S = 300.0
+CONNECT_ALLOWANCE_S = 10.0
+
+
+def connect_allowance_s(window_s: float) -> float:
+    """The end of the window kept for the connection itself (TCP, a TLS handshake on a Pi, CONNACK
+    from a busy broker), so that the last hub is connected within the window, not just trying."""
+    return min(CONNECT_ALLOWANCE_S, 0.1 * window_s)
 
 
 def spread_offset_s(site_id: str, window_s: float) -> float:
-    """Where in ``[0, window_s)`` this site's first connection falls: uniform across sites."""
+    """When in the window this site's first connection starts: uniform across sites over
+    ``[0, window_s - connect_allowance_s(window_s))``."""
     if window_s <= 0:
         return 0.0
     digest = hashlib.sha256(site_id.encode("utf-8")).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64  # in [0, 1)
-    return fraction * window_s
+    return fraction * (window_s - connect_allowance_s(window_s))
 
 
 def boot_delay_s(site_id: str, window_s: float, uptime_s: float) -> float:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from drivers.zigbee2mqtt import BrokerSettings, Zigbee2MqttDriver, ZigbeeDevice
     from gateway.daemon import Hub
     from gateway.paths.second_path import SecondPath
+    from gateway.power import PowerMonitor
 
 
 def rflink_specs(cfg: Config) -> list[DeviceSpec]:
@@ -124,7 +125,17 @@ def hub_components(hub: Hub) -> list[ComponentSpec]:
 
         return second_path_for(hub, cfg)
 
+    def power(cfg: Config) -> PowerMonitor | None:
+        if not cfg.power.enabled:
+            return None
+        from gateway.power import PowerMonitor
+        from gateway.topics import Topics
+
+        return PowerMonitor(cfg.power, hub.store, Topics.for_site(cfg.platform.base_topic, cfg.site.id), cfg.site.id,
+                            hub.clock, lambda: hub.uplink.wake())
+
     return [
+        ComponentSpec("power", owns=lambda c: (c.power, c.site.id, c.platform.base_topic), build=power),
         ComponentSpec("second_path", owns=lambda c: (c.second_path, c.site), build=second_path),
         ComponentSpec("radar", owns=lambda c: c.radars, build=radars),
         ComponentSpec("rtl433", owns=lambda c: (c.rtl433, c.site.id), build=rtl433, update=follow_rtl433_devices),

@@ -37,6 +37,7 @@ class FleetHub:
     policy: AlertPolicy | None = None
     uplink: Uplink | None = None
     task: asyncio.Task[None] | None = None
+    booted_at: float = 0.0  # monotonic time this hub's uplink was started, in its latest boot
     connected_at: list[float] = field(default_factory=list)  # monotonic time of each accepted connection
     acked_at: dict[str, float] = field(default_factory=dict)  # alert id -> first acknowledgement heard
     queued: list[str] = field(default_factory=list)  # alert ids waiting in the outbox at the restore
@@ -86,6 +87,7 @@ class HubFleet:
                         uptime=lambda: 5.0,  # every hub has just booted
                         backoff_jitter=jitter)
         hub.clock, hub.policy, hub.uplink = clock, policy, uplink
+        hub.booted_at = time.monotonic()
         hub.task = asyncio.create_task(uplink.run(), name=f"uplink-{hub.site}")
 
     @staticmethod

@@ -10,8 +10,10 @@ therefore carries an expiry (docs/mqtt.md, "Message expiry"):
 - retained device ``availability``: refreshed by the hub at half its expiry
   (``RetainedRefresh``), so it never vanishes while the hub is alive and is gone
   a day after the hub is;
-- notices (``state: closed``: wellbeing and info messages that need no
-  acknowledgement).
+- notices: ``wellbeing`` and ``info`` messages on the alert topic, which the
+  alert rules publish once and never wait for (they are stored as ``closed``,
+  or are a fall the wearer cancelled); a test alarm waits for its
+  acknowledgement and never expires.
 
 Never on anything safety-relevant: an alert that waits for an acknowledgement,
 the hub's ``status`` (its last will says the hub is gone), responses, the daily
@@ -35,12 +37,13 @@ def is_availability(topics: Topics, topic: str) -> bool:
 
 
 def is_notice(payload: bytes) -> bool:
-    """A message published once that needs no acknowledgement (a wellbeing notice)."""
+    """A message published once that needs no acknowledgement (gateway/alerts/rules.py: only
+    emergency, urgent and technical alerts, tests and call requests wait for one)."""
     try:
         msg = json.loads(payload)
     except ValueError:
         return False
-    return (isinstance(msg, dict) and msg.get("state") == "closed" and msg.get("test") is not True
+    return (isinstance(msg, dict) and msg.get("test") is False and msg.get("type") != "call_request"
             and msg.get("severity") in NOTICE_SEVERITIES)
 
 

@@ -16,6 +16,13 @@ reset by a connection that the broker accepted, so that a thousand hubs that los
 one broker at the same instant do not knock again in step: not even the first
 retry is at the same instant for all of them. (Their first connection after a
 boot is spread by ``gateway/boot_spread.py``.)
+
+A clustered broker bans a client that connects too often (EMQX's flapping detection:
+by default 15 connections of one client id within a minute ban it for 5 minutes), and
+a broker that accepts the hub and then drops it at once (a duplicate client id, an ACL
+that kicks) would make a hub flap. So the backoff starts afresh only after a
+connection that lasted ``STABLE_S``, and whatever the draws, no more than
+``ATTEMPTS_PER_MINUTE`` connection attempts are made in any 60 s (docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +45,25 @@ log = structlog.get_logger("carehub.uplink")
 
 MISC_PERIOD_S = 1.0
 CONNECT_FAIL_LOG_S = 60.0  # a broker that stays away is said once a minute, not once a retry
+STABLE_S = 30.0  # a connection that lasted this long resets the backoff; a shorter one does not
+ATTEMPTS_PER_MINUTE = 10  # under EMQX's default flapping limit (15 a minute) with room to spare
+
+
+class AttemptBudget:
+    """At most ``limit`` connection attempts in any ``per_s`` seconds (pure: the clock is given)."""
+
+    def __init__(self, limit: int = ATTEMPTS_PER_MINUTE, per_s: float = 60.0) -> None:
+        self.limit = limit
+        self.per_s = per_s
+        self._attempts: deque[float] = deque(maxlen=limit)
+
+    def wait_s(self, now: float) -> float:
+        if len(self._attempts) < self.limit:
+            return 0.0
+        return max(0.0, self._attempts[0] + self.per_s - now)
+
+    def record(self, now: float) -> None:
+        self._attempts.append(now)
 
 
 class LoopDriver:
@@ -54,20 +81,36 @@ class LoopDriver:
         self._gone = asyncio.Event()
         self._stopping = False
         self._delay = min_delay_s
+        self._accepted_at: float | None = None
+        self.budget = AttemptBudget()
         self._last_fail_log = -1e9
         self.connect_failures = 0
+        self.throttled = 0  # attempts held back by the budget
         client.on_socket_open = self._opened
         client.on_socket_close = self._closed
 
     def accepted(self) -> None:
-        """The broker accepted the connection (CONNACK success): start backoff afresh."""
-        self._delay = self._min
+        """The broker accepted the connection (CONNACK success); once it has lasted ``STABLE_S``
+        the backoff starts afresh."""
+        self._accepted_at = time.monotonic()
+
+    def _lost(self) -> None:
+        if self._accepted_at is not None and time.monotonic() - self._accepted_at >= STABLE_S:
+            self._delay = self._min
+        self._accepted_at = None
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         while not self._stopping:
             self._gone.clear()
+            wait = self.budget.wait_s(time.monotonic())
+            if wait > 0:
+                self.throttled += 1
+                await asyncio.sleep(wait)
+                if self._stopping:
+                    return
+            self.budget.record(time.monotonic())
             try:
                 await asyncio.to_thread(self.client.reconnect)
             except (OSError, ssl.SSLError, ValueError) as exc:  # refused, unreachable, DNS, TLS
@@ -81,6 +124,7 @@ class LoopDriver:
                     await self._gone.wait()
                 finally:
                     misc.cancel()
+                self._lost()
             if self._stopping:
                 return
             self._delay = min(self._delay * 2, self._max)
@@ -149,7 +193,7 @@ class LoopDriver:
         self.flush()
 
     def _closed(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        if self._loop is None:
+        if self._loop is None or self._loop.is_closed():  # a client collected after its loop ended
             return
         if threading.get_ident() == self._loop_thread:
             self._unwatch(sock)

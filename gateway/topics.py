@@ -48,6 +48,10 @@ class Topics:
     def vitals_summary(self) -> str:
         return f"{self.root}/vitals/summary"
 
+    @property
+    def power(self) -> str:
+        return f"{self.root}/power"
+
     def availability(self, device: str) -> str:
         return f"{self.root}/device/{device}/availability"
 

@@ -18,6 +18,7 @@ from gateway.config.fields import ID_PATTERN as ID_PATTERN
 from gateway.config.fields import ROOM_PATTERN as ROOM_PATTERN
 from gateway.config.fields import TLS_PORT as TLS_PORT
 from gateway.config.fields import RflinkKind as RflinkKind
+from gateway.config.power import PowerConfig as PowerConfig
 from gateway.config.sensors import RadarConfig as RadarConfig
 from gateway.config.sensors import Rtl433Config as Rtl433Config
 from gateway.config.sensors import Rtl433DeviceConfig as Rtl433DeviceConfig
@@ -308,5 +309,6 @@ class Config:
     zigbee_devices: list[ZigbeeDeviceConfig] = field(default_factory=list)
     rtl433: Rtl433Config = field(default_factory=Rtl433Config)
     rtl433_devices: list[Rtl433DeviceConfig] = field(default_factory=list)
+    power: PowerConfig = field(default_factory=PowerConfig)
     buttons: ButtonsConfig = field(default_factory=ButtonsConfig)
     second_path: SecondPathConfig = field(default_factory=SecondPathConfig)

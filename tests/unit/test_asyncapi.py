@@ -14,12 +14,12 @@ def test_every_topic_the_code_uses_is_documented():
     t = Topics.for_site("carehub/v1", "{site}")
     code = {t.status, t.alert, t.alert_ack("{alertId}"), t.call_request, t.call_request_ack("{requestId}"),
             t.health, t.availability("{deviceId}"), t.vitals_summary,
-            t.request_filter.replace("+", "{command}"), t.response("{command}")}
+            t.request_filter.replace("+", "{command}"), t.response("{command}"), t.power}
     assert code == addresses
     mqtt_md = (REPO / "docs" / "mqtt.md").read_text()
     for suffix in ("/status", "/alert", "/alert/<id>/ack", "/call_request", "/call_request/<id>/ack",
                    "/health", "/device/<device-id>/availability",
-                   "/vitals/summary", "/request/<command>", "/response/<command>"):
+                   "/vitals/summary", "/request/<command>", "/response/<command>", "/power"):
         assert f"`…{suffix}`" in mqtt_md
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from gateway import first_connect
-from gateway.boot_spread import BOOT_GRACE_S, BootGate, boot_delay_s, spread_offset_s
+from gateway.boot_spread import BOOT_GRACE_S, BootGate, boot_delay_s, connect_allowance_s, spread_offset_s
 from gateway.first_connect import wait_for_turn
 
 
@@ -18,13 +18,14 @@ def test_the_offset_is_the_same_for_a_site_every_time_and_differs_between_sites(
     assert 0.0 <= spread_offset_s("flat-3b", 120.0) < 120.0
 
 
-def test_offsets_of_a_fleet_are_spread_uniformly_over_the_window():
+def test_offsets_of_a_fleet_are_spread_uniformly_over_the_window_but_its_last_ten_seconds():
     window = 120.0
-    offsets = [spread_offset_s(f"site-{i:05d}", window) for i in range(12_000)]
+    offsets = [spread_offset_s(f"site-{i:05d}", window) for i in range(11_000)]
     per_second = Counter(int(o) for o in offsets)
-    assert set(per_second) == set(range(120)), "every second of the window is used, none beyond it"
-    # 100 sites a second on average; a binomial(12000, 1/120) stays within about 4 sigma (40).
+    assert set(per_second) == set(range(110)), "every second is used, and the last 10 s kept for connecting"
+    # 100 sites a second on average; a binomial(11000, 1/110) stays within about 4 sigma (40).
     assert max(per_second.values()) < 140 and min(per_second.values()) > 60, per_second.most_common(3)
+    assert connect_allowance_s(20.0) == 2.0 and connect_allowance_s(600.0) == 10.0
 
 
 def test_zero_disables_and_a_service_restart_long_after_the_boot_does_not_wait():
@@ -59,9 +60,9 @@ def run_wait(gate: BootGate, clock: FakeClock, monkeypatch, urgent_at: float | N
     monkeypatch.setattr(first_connect.time, "monotonic", clock.monotonic)
     counters: Counter[str] = Counter()
 
-    async def fake_wait_for(aw, timeout):  # the wake never comes by itself: time passes instead
+    async def fake_wait_for(aw, limit):  # the wake never comes by itself: time passes instead
         aw.close()
-        step = timeout if urgent_at is None else min(timeout, max(urgent_at - clock.now, 0.0))
+        step = limit if urgent_at is None else min(limit, max(urgent_at - clock.now, 0.0))
         clock.now += step
         raise TimeoutError
 
@@ -90,3 +91,19 @@ def test_an_urgent_alert_already_waiting_means_no_wait_at_all(monkeypatch):
     clock = FakeClock()
     end, _ = run_wait(BootGate(delay_s=73.5, started=0.0), clock, monkeypatch, urgent_at=0.0)
     assert end == 0.0
+
+
+def test_no_more_than_ten_connection_attempts_in_any_minute_whatever_the_backoff_draws():
+    from gateway.mqtt_loop import ATTEMPTS_PER_MINUTE, AttemptBudget
+
+    budget = AttemptBudget()
+    t, attempts = 0.0, []
+    while t < 600.0:  # ten minutes of a hub whose every draw is the floor (1 s)
+        t += budget.wait_s(t)
+        budget.record(t)
+        attempts.append(t)
+        t += 1.0
+    for i, start in enumerate(attempts):
+        in_minute = sum(1 for a in attempts[i:] if a < start + 60.0)
+        assert in_minute <= ATTEMPTS_PER_MINUTE < 15, "under EMQX's default flapping limit"
+    assert len(attempts) >= 95, "and the budget is used, not wasted"

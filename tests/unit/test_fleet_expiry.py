@@ -27,15 +27,19 @@ def alert(**fields: object) -> bytes:
 def test_telemetry_expires_with_its_configured_interval():
     assert expiry_s(CFG, T, T.health, b"{}") == 180
     assert expiry_s(CFG, T, T.availability("pir-1"), b"online") == 86400
-    notice = alert(type="wellbeing", severity="wellbeing", state="closed")
+    notice = alert(type="wellbeing", severity="wellbeing", state="open")  # as the rules send it
     assert expiry_s(CFG, T, T.alert, notice) == 7 * 86400
+    cancelled_fall = alert(type="fall", severity="info", state="cancelled")
+    assert expiry_s(CFG, T, T.alert, cancelled_fall) == 7 * 86400
 
 
 def test_nothing_that_waits_for_an_acknowledgement_or_says_the_hub_is_gone_ever_expires():
-    for severity in ("emergency", "urgent", "technical", "wellbeing", "info"):
+    for severity in ("emergency", "urgent", "technical"):
         for state in ("open", "cleared", "cancelled", "acked"):
             assert expiry_s(CFG, T, T.alert, alert(severity=severity, state=state)) == 0, (severity, state)
-    assert expiry_s(CFG, T, T.alert, alert(severity="info", state="closed", test=True)) == 0, "a test alarm"
+    assert expiry_s(CFG, T, T.alert, alert(type="test", severity="info", test=True)) == 0, "a test alarm"
+    assert expiry_s(CFG, T, T.alert, alert(type="call_request", severity="info")) == 0
+    assert expiry_s(CFG, T, T.alert, alert(severity="wellbeing", test=None)) == 0, "not plainly a notice"
     assert expiry_s(CFG, T, T.alert, b"not json") == 0, "unreadable: treated as an alert"
     for topic in (T.status, T.response("status"), T.vitals_summary, f"{T.root}/power"):
         assert expiry_s(CFG, T, topic, b"{}") == 0, topic
@@ -48,7 +52,7 @@ def test_mqtt_3_has_no_expiry_and_zero_switches_each_kind_off():
     off = replace(CFG, health_expiry_s=0.0, availability_expiry_s=0.0, notice_expiry_s=0.0)
     assert expiry_s(off, T, T.health, b"{}") == 0
     assert expiry_s(off, T, T.availability("pir-1"), b"online") == 0
-    assert expiry_s(off, T, T.alert, alert(severity="wellbeing", state="closed")) == 0
+    assert expiry_s(off, T, T.alert, alert(severity="wellbeing")) == 0
 
 
 def test_retained_state_with_an_expiry_is_refreshed_at_half_of_it():

@@ -37,6 +37,7 @@ def test_backoff_doubles_to_its_ceiling_with_full_jitter_and_is_logged_once_a_mi
     client = RefusingClient()
     driver = LoopDriver(client, min_delay_s=1.0, max_delay_s=16.0, describe=lambda: "mqtt://x",  # type: ignore[arg-type]
                         rng=random.Random(7))
+    driver.budget = mqtt_loop.AttemptBudget(limit=1000)  # the budget (10 a minute) is tested on its own
 
     async def main() -> None:
         task = asyncio.create_task(driver.run())
@@ -54,8 +55,16 @@ def test_backoff_doubles_to_its_ceiling_with_full_jitter_and_is_logged_once_a_mi
     assert out.count("uplink.connect_failed") == 1, "a broker that stays away is said once a minute"
 
 
-def test_an_accepted_connection_starts_the_backoff_afresh():
+def test_a_connection_that_lasted_starts_the_backoff_afresh_and_one_dropped_at_once_does_not(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(mqtt_loop.time, "monotonic", lambda: now[0])
     driver = LoopDriver(RefusingClient(), min_delay_s=0.5, max_delay_s=30.0, describe=lambda: "x")  # type: ignore[arg-type]
     driver._delay = 30.0
     driver.accepted()
+    now[0] += 2.0  # accepted, then dropped at once (a kick, a duplicate client id): still backing off
+    driver._lost()
+    assert driver._delay == pytest.approx(30.0)
+    driver.accepted()
+    now[0] += mqtt_loop.STABLE_S
+    driver._lost()
     assert driver._delay == pytest.approx(0.5)
