@@ -63,7 +63,7 @@ def hub_health(hub: Hub) -> dict[str, Any]:
         body["rflink"] = hub.rflink.status()
     if hub.ble is not None:
         body["ble"] = hub.ble.status()
-    for name in ("radar", "zigbee2mqtt", "rtl433", "second_path"):  # counters, the modem's SIM and signal
+    for name in ("radar", "zigbee2mqtt", "rtl433", "second_path", "power"):  # counters, SIM and signal, mains
         component = hub.supervisor.get(name)
         if component is not None:
             body[name] = component.status()
