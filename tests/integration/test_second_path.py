@@ -160,3 +160,48 @@ def test_the_demo_scene_unplugs_the_broker_and_the_help_call_goes_by_sms(tmp_pat
     assert run_second_path_demo(tmp_path / "demo", say=lines.append) == 0, "\n".join(lines)
     text = "\n".join(lines)
     assert "【紧急】王阿姨家：紧急求助" in text and "已确认" in text and "hears the SMS history" in text
+
+
+def test_a_modem_without_its_sim_raises_second_path_unavailable_and_clears_it(tmp_path, mosquitto, rflink,
+                                                                             daemon_factory):
+    modem = ModemEmulator(tmp_path / "serial-by-id-modem").start()
+    # A platform that leaves technical alerts open, so that the hub's own clearing is seen.
+    platform = PlatformEmulator("127.0.0.1", mosquitto.port, mode="ignore").start()
+    try:
+        cfg = _config(tmp_path, mosquitto.port, rflink.link, modem.link, unavailable_after_s=5.0)
+        hub = daemon_factory(cfg).start()
+        hub.wait_event("modem.opened", timeout=10)
+        modem.remove_sim()
+        assert platform.wait_for(lambda p: bool(p.alerts_of("second_path_unavailable")), timeout=30), hub.tail()
+        alert = platform.alerts_of("second_path_unavailable")[0]
+        # No SIM: the modem says so, or that it is not registered, whichever its poll reads first.
+        assert alert["severity"] == "technical" and alert["evidence"]["reason"].startswith(("sim:", "registration:"))
+        assert platform.wait_for(lambda p: any(h.get("second_path", {}).get("usable") is False for h in p.health),
+                                 timeout=15)
+        modem.insert_sim()
+        assert platform.wait_for(lambda p: bool(p.alerts_of("second_path_unavailable", state="cleared")),
+                                 timeout=30), hub.tail()
+        assert hub.stop() == 0
+    finally:
+        platform.stop()
+        modem.stop()
+
+
+def test_the_path_test_goes_over_both_paths_and_its_result_reaches_the_platform(tmp_path, mosquitto, rflink,
+                                                                               platform, daemon_factory):
+    modem = ModemEmulator(tmp_path / "serial-by-id-modem").start()
+    try:
+        cfg = _config(tmp_path, mosquitto.port, rflink.link, modem.link, test_interval_days=30.0)
+        hub = daemon_factory(cfg).start()
+        _wait(lambda: any(s.number == GATEWAY and "path test" in s.text for s in modem.sent), 20, "the test SMS")
+        text = next(s.text for s in modem.sent if s.number == GATEWAY)
+        code = re.search(r"OK (T[0-9A-F]{4})", text).group(1)  # type: ignore[union-attr]
+        assert platform.wait_for(lambda p: any(a["test"] for a in p.alerts), timeout=10)  # the MQTT half
+        modem.deliver(GATEWAY, f"ok {code}")
+        hub.wait_event("second_path.test_passed", timeout=20)
+        assert platform.wait_for(lambda p: any((h.get("second_path") or {}).get("path_test", {}).get("result")
+                                               == "passed" for h in p.health), timeout=15)
+        assert not any(s.number == FAMILY for s in modem.sent)  # only the platform's gateway is tested
+        assert hub.stop() == 0
+    finally:
+        modem.stop()
