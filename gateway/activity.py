@@ -14,7 +14,7 @@ least ``away_after_min`` of silence, until the next sign of life.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +74,7 @@ class ActivityLog:
             return s[0]
         return None
 
-    def days(self, now: float, alerts: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    def days(self, now: float, alerts: Collection[dict[str, Any]] = ()) -> dict[str, Any]:
         """Today and the days before it, oldest first: per room the counts per slot, outings and alerts
         as slot ranges, and the rooms in a stable order (most active first) for colours and lanes."""
         dates = []
@@ -97,7 +97,11 @@ class ActivityLog:
             per_room = {room: cells for (d, room), cells in self.counts.items() if d == date}
             out.append({"date": date, "today": date == today_date, "rooms": per_room,
                         "outings": _ranges(outings, date), "alerts": _alert_marks(alerts, date)})
-        return {"days": out, "rooms": rooms, "now_slot": now_slot, "slots": SLOTS}
+        # What the drawing depends on: the page redraws the strips only when this changes.
+        key = (self.last_id, today_date, now_slot, tuple(outings),
+               tuple(sorted((d, r, sum(c)) for (d, r), c in self.counts.items())),
+               tuple((float(a["raised_wall"]), str(a["type"])) for a in alerts))
+        return {"days": out, "rooms": rooms, "now_slot": now_slot, "slots": SLOTS, "key": key}
 
 
 def _ranges(spans: list[tuple[float, float]], date: str) -> list[tuple[int, int]]:

@@ -74,17 +74,29 @@ def hub_health(hub: Hub) -> dict[str, Any]:
     body["home_learning"] = home_learning(hub)
     return body
 
-def home_learning(hub: Hub) -> dict[str, Any] | None:
-    """Per context, the silences the home monitor has learned and the limit now (None: no monitor)."""
-    for det in hub.pipeline.detectors:
-        learning = getattr(det, "learning", None)
-        if det.name == "home" and learning is not None:
-            return learning(int(hub.clock.now().local % 86400 // 3600))  # type: ignore[no-any-return]
 def _second_path(hub: Hub) -> dict[str, Any] | None:
     """The SMS path: the modem's SIM, registration and signal, the last path test (docs/second-path.md)."""
     component = hub.supervisor.get("second_path")
     return component.status() if component is not None else None
 
+def home_learning(hub: Hub) -> dict[str, Any] | None:
+    """Per context, the silences the home monitor has learned and the limit now (None: no monitor).
+
+    Kept until the monitor learns another silence or the hour changes: working it out reads every
+    silence remembered (thousands), and the status page asks on every refresh."""
+    for det in hub.pipeline.detectors:
+        learning = getattr(det, "learning", None)
+        if det.name == "home" and learning is not None:
+            hour = int(hub.clock.now().local % 86400 // 3600)
+            gaps = getattr(getattr(det, "gaps", None), "gaps", None)
+            key = (id(det), hour, len(gaps), gaps[-1]) if gaps else None
+            cached = _learning_cache.get("home")
+            if key is not None and cached is not None and cached[0] == key:
+                return cached[1]
+            value: dict[str, Any] = learning(hour)
+            if key is not None:
+                _learning_cache["home"] = (key, value)
+            return value
     return None
 
 

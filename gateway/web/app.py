@@ -46,6 +46,7 @@ from gateway.web.core import (
     STREAMS,
     HubView,
     _actor,
+    _lang,
     _plain,
     _session,
     _settings_post,
@@ -171,8 +172,8 @@ async def status_page(request: web.Request) -> web.Response:
     return render(request, template, status_data=status, events=list(reversed(hub.recent_events())),
                   config=hub.config, day=day, glance=glance, learned_rooms=day_view.rooms_learned(
                       status.get("home_learning")),
-                  timeline=day_view.timeline(day) if template == "status.html" else None,
-                  slot_time=lambda slot: day_view.slot_time(slot, day["timeline"]["slots"]))
+                  timeline=day_view.drawn(day, _lang(request), t, lambda prefix, value: _label(t, prefix, value))
+                  if template == "status.html" else None)
 
 
 async def events_stream(request: web.Request) -> web.StreamResponse:
