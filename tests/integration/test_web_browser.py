@@ -277,6 +277,18 @@ def _watch_console(page: Any) -> list[str]:
     return errors
 
 
+def _next_until(page: Any, done: Callable[[], bool], tries: int = 10) -> None:
+    """Press "Done, next" until the step moved on: the hub may not have heard the code yet when it is
+    pressed (the page then says so and asks again, as it would an installer who pressed too soon)."""
+    for _ in range(tries):
+        page.get_by_role("button", name="Done, next").click()
+        page.wait_for_load_state()
+        if done():
+            return
+        page.wait_for_timeout(300)
+    raise AssertionError("the step never moved on")
+
+
 def _rtl433_event(port: int, event: dict[str, Any]) -> None:
     """What ``rtl_433 -F mqtt`` publishes for one decoded transmission (docs/rtl433.md)."""
     import json
@@ -364,12 +376,9 @@ def test_learn_groups_what_it_hears_and_adds_each_family(browser: Any, tmp_path:
         expect(page.locator("#step-now")).to_contain_text("Open the door now")
         shots("learn-steps")
         _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 10, "tristate": "00ZX0Z1ZZX0X"})
-        page.wait_for_timeout(500)
-        page.get_by_role("button", name="Done, next").click()
-        expect(page.locator("#step-now")).to_contain_text("Now close it")
+        _next_until(page, lambda: "Now close it" in page.locator("#step-now").inner_text())
         _rtl433_event(mosquitto.port, {"model": "Generic-Remote", "id": 1234, "cmd": 14, "tristate": "00ZX0Z1ZZX01"})
-        page.wait_for_timeout(500)
-        page.get_by_role("button", name="Done, next").click()
+        _next_until(page, lambda: page.get_by_label("Codes when active").count() > 0)
         expect(page.get_by_label("Codes when active")).to_have_value("10")
         expect(page.get_by_label("Codes when inactive")).to_have_value("14")
         page.get_by_label("Device id").fill("door-kitchen")
