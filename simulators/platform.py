@@ -107,7 +107,7 @@ class PlatformEmulator:
         base = f"{self.share}{self.base}"
         client.subscribe([(f"{base}/+/alert", 1), (f"{base}/+/status", 1),
                           (f"{base}/+/health", 0), (f"{base}/+/device/+/availability", 1),
-                          (f"{base}/+/response/+", 1)])
+                          (f"{base}/+/response/+", 1), (f"{base}/+/power", 1)])
         client.subscribe(f"{self.base}/+/call_request", 1)
         self._connected.set()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -93,3 +94,36 @@ def test_availability_and_notices_carry_an_expiry_at_the_broker_and_alerts_never
     assert notice is not None and 7 * 86400 - 5 <= notice <= 7 * 86400
     (availability,) = by_kind["availability"]
     assert availability is not None and 86400 - 5 <= availability <= 86400
+
+
+def test_the_daemon_reports_a_cut_and_its_end_as_one_incident_across_a_hub_that_died_on_battery(
+        tmp_path, mosquitto, platform, daemon_factory):
+    from tests.conftest import hub_config
+
+    gpio = tmp_path / "gpio17-value"  # stands in for /sys/class/gpio/gpio17/value: 1 while mains is present
+    gpio.write_text("1\n")
+    cfg = hub_config(tmp_path, mosquitto.port, None, power={
+        "enabled": True, "source": "gpio_file", "gpio_file": str(gpio), "poll_s": 0.2,
+        "lost_after_s": 1.0, "restored_after_s": 1.0})
+
+    def power() -> list[dict[str, object]]:
+        return [o.json() for o in list(platform.other) if o.topic.endswith("/power")]
+
+    hub = daemon_factory(cfg).start()
+    assert platform.wait_for(lambda p: any(s.payload == b"online" and not s.retain for s in p.statuses), 10)
+    gpio.write_text("0\n")
+    assert platform.wait_for(lambda p: len(power()) == 1, 10)
+    gpio.write_text("1\n")  # back for a moment only: a flicker, not the end
+    time.sleep(0.5)
+    gpio.write_text("0\n")
+    time.sleep(1.5)
+    hub.kill()  # the UPS ran flat
+    gpio.write_text("1\n")  # the power comes back and the hub boots
+    daemon_factory(cfg).start()
+    assert platform.wait_for(lambda p: len(power()) == 2, 15)
+    time.sleep(2.0)
+    lost, back = power()
+    assert len(power()) == 2, "one incident, two messages, nothing more"
+    assert (lost["state"], back["state"]) == ("on_battery", "restored")
+    assert lost["incident"] == back["incident"] and back["hub_restarted"] is True
+    assert back["flickers"] == 1 and back["cut_at"] == lost["cut_at"]
