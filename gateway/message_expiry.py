@@ -81,4 +81,4 @@ class RetainedRefresh:
 
     def next_due_in(self, now: float, default: float) -> float:
         waits = [at + expiry / 2 - now for _, expiry, at in self._latest.values()]
-        return max(1.0, min(waits, default=default))
+        return max(1.0, min([*waits, default]))  # looked at again at least every ``default``
