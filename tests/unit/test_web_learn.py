@@ -382,3 +382,33 @@ def test_an_ld2410_on_a_pseudo_terminal_is_recognised() -> None:
         sender.join(2)
         os.close(main)
         os.close(sub)
+
+
+async def test_learn_pages_render_in_both_languages_and_refuse_forgeries(tech: Page[FakeHub]) -> None:
+    tech.hub.hear(rflink("ON"))
+    codec = Rtl433Codec([])
+    heard = codec.decode(generic(10), AT).heard
+    assert heard is not None
+    tech.hub.hear(heard)
+    pages = ["/devices/learn", "/devices/learn?part=groups&start=0", "/devices/zigbee", "/devices/rtl433",
+             "/devices/radar", "/devices/rtl433/codes?model=Generic-Remote&address=1234",
+             "/devices/rtl433/codes?model=Generic-Remote&address=1234&kind=pir&step=active&since=0",
+             "/devices/rtl433/codes?model=Generic-Remote&address=1234&kind=door&step=inactive&since=0&active=10"]
+    for lang in ("en", "zh"):
+        for path in pages:
+            status, text = await tech.get(path, headers={"Accept-Language": lang})
+            assert status == 200, (lang, path)
+            assert not re.search(r">\s*(learn|field|choice|form|audit)\.[a-z_.]+", text), (lang, path)
+    # Hostile query values: bounded, escaped, never an error page.
+    status, text = await tech.get("/devices/rtl433/codes?model=<script>x</script>&address=" + "9" * 500
+                                  + "&kind=<b>&since=abc&step=zzz&done=inactive&active=" + ",".join("a" * 50))
+    assert status == 200 and "<script>x" not in text and "9" * 65 not in text
+    status, _ = await tech.get("/devices/learn?start=-5&part=groups")
+    assert status == 200
+    status, _ = await tech.get("/devices/zigbee?kind=<script>&friendly_name=" + "x" * 500)
+    assert status == 200
+    # Every change needs the session's CSRF token.
+    for path in ("/devices/learn/radar", "/devices/zigbee", "/devices/rtl433", "/devices/radar"):
+        status, _ = await tech.post(path, {"port": "/dev/ttyUSB0", "id": "x"}, csrf=False)
+        assert status == 403, path
+    assert tech.hub.radar_probes == [] and tech.hub.applied == []
