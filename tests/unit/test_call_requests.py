@@ -15,6 +15,7 @@ from gateway.alerts import AlertPolicy
 from gateway.alerts.payload import finalize
 from gateway.config import ConfigError, validate
 from gateway.config.schema import AlertConfig
+from gateway.platform_changes import check
 from gateway.store import Store
 from gateway.topics import Topics
 
@@ -221,3 +222,12 @@ def test_micro_bit_b_short_press_is_the_second_button_and_its_long_press_only_ca
     assert dec.decode(BUTTON_B, b"\x00", AT) == []
     assert dec.decode(BUTTON_A, b"\x01", AT) == [ButtonPress(device="mb", at=AT)]
     assert dec.decode(BUTTON_A, b"\x02", AT) == [ButtonPress(device="mb", at=AT, pattern=PressPattern.LONG)]
+
+
+def test_the_platform_may_not_remap_a_button_without_maintenance_nor_touch_the_buttons_section():
+    old = validate({"devices": [SOS]})
+    remapped = validate({"devices": [{**SOS, "presses": {"single": "meals"}}]})
+    errors, _ = check(old, remapped, None)
+    assert [e.path for e in errors] == ["devices.b"], "a help button remapped to meals is a change of the device"
+    errors, _ = check(old, validate({"devices": [SOS], "buttons": {"double_press_s": 9}}), None)
+    assert [e.path for e in errors] == ["buttons.double_press_s"]
