@@ -135,6 +135,9 @@ def test_someone_still_in_the_bathroom_reaches_the_platform_as_room_dwell(
         alert = platform.alerts_of("room_dwell")[0]
         assert (alert["severity"], alert["room"], alert["device"]) == ("urgent", "bathroom", "radar-bath")
         assert alert["evidence"]["source"] == "radar" and alert["evidence"]["distance_m"] == 0.6
+        assert alert["evidence"]["radar_says"] == "here"  # decided by the home monitor, the one place for it
+        emu.set(state="moving", distance_m=2.5)  # she gets up and walks out: movement that goes somewhere
+        assert platform.wait_for(lambda p: len(p.alerts_of("room_dwell", state="cleared")) >= 1, timeout=40)
         assert hub.stop() == 0
     finally:
         emu.stop()
