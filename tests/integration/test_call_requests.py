@@ -1,9 +1,10 @@
 """Buttons that ask for more than help, through the daemon and real brokers (docs/alerts.md, "Press patterns").
 
-An RFLink button on a pseudo-terminal and a Zigbee button through Zigbee2MQTT's
-broker: a double press becomes a call request that the platform emulator receives
-on its own topic and acknowledges, never an escalated emergency; a single press of
-the same buttons is still an emergency, raised at once.
+An RFLink button on a pseudo-terminal, a Zigbee button through Zigbee2MQTT's broker
+and an emulated BLE pendant: the press patterns mapped to a service become call
+requests that the platform emulator receives on their own topic and acknowledges,
+never escalated; the patterns mapped to an emergency are raised on the press that
+makes them, and a button without a map is an emergency at once, as always.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from detection.events import ButtonAction
 from simulators.broker import Mosquitto
 from simulators.rflink import RadioCode, RflinkEmulator
+from simulators.wearable import VirtualWearable, WearableEmulator
 from simulators.zigbee2mqtt import Zigbee2MqttEmulator
 from tests.conftest import CODES, DEVICES, hub_config
 
@@ -132,3 +135,28 @@ def test_zigbee_double_action_is_a_call_request_and_single_is_an_emergency(
         assert hub.stop() == 0
     finally:
         zbroker.stop()
+
+
+def test_a_wearable_button_press_asks_for_a_visit_and_its_double_press_is_an_emergency(
+        tmp_path, mosquitto, platform, daemon_factory):
+    addr = "C0:FF:EE:00:00:07"
+    emu = WearableEmulator(tmp_path / "ble.sock", [VirtualWearable(addr)]).start()
+    try:
+        cfg = hub_config(tmp_path, mosquitto.port, None, alerts=ALERTS,
+                         ble={"enabled": True, "emulator_socket": str(emu.path)},
+                         wearables=[{"id": "pendant", "address": addr, "profile": "carehub",
+                                     "presses": {"single": "visit", "double": "emergency"}}])
+        hub = daemon_factory(cfg).start()
+        hub.wait_event("ble.connected", timeout=15)
+        emu.press(addr, ButtonAction.HELP)
+        assert platform.wait_for(lambda p: bool(p.requests), timeout=10), hub.tail()
+        assert (platform.requests[0]["service"], platform.requests[0]["device"]) == ("visit", "pendant")
+        emu.press(addr, ButtonAction.HELP)
+        time.sleep(1.0)
+        emu.press(addr, ButtonAction.HELP)  # two presses a second apart: a double press, an emergency
+        assert platform.wait_for(lambda p: bool(p.alerts_of("help_call")), timeout=10), hub.tail()
+        alert = platform.alerts_of("help_call")[0]
+        assert alert["device"] == "pendant" and _waited_s(alert) < 0.5
+        assert hub.stop() == 0
+    finally:
+        emu.stop()
