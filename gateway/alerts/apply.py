@@ -22,7 +22,7 @@ import structlog
 
 from gateway.alerts.effects import WRITES, Effect, Enqueue, Log, Notify, StoreAlert, UpdateAlert, WakeUplink
 from gateway.alerts.payload import alert_message, request_message
-from gateway.alerts.rules import REQUEST_TYPE
+from gateway.alerts.requests import REQUEST_TYPE
 from gateway.store import AlertRow, Store
 from gateway.topics import Topics
 

@@ -69,12 +69,12 @@ from gateway.alerts.effects import (
     UpdateAlert,
     WakeUplink,
 )
+from gateway.alerts.requests import REQUEST_TYPE, fold_request, raised_log
 from gateway.alerts.states import ACTIVE, AlertEvent, AlertState, next_state
 from gateway.config.schema import AlertConfig
 from gateway.store import AlertRow
 
 ESCALATING = {Severity.EMERGENCY.value, Severity.URGENT.value}
-REQUEST_TYPE = "call_request"  # a button's request for a service (detection/help_call.py): its own topic
 E = AlertEvent
 
 
@@ -209,7 +209,7 @@ class AlertRules:
             if f.type == "help_call":
                 self._repeat_press(existing, f, inp.now, out)
             elif f.type == REQUEST_TYPE:
-                self._fold_request(existing, f, out)
+                out += fold_request(existing, f)
             else:
                 out.append(Log("debug", "alert.duplicate_finding", {"id": existing.row.id, "key": f.key}))
             return
@@ -228,15 +228,6 @@ class AlertRules:
             out.append(Log("info", "alert.press_folded", {"id": row.id, "presses": presses}))
             return
         self._escalate(live, now, f.at.t, "pressed again", out)
-
-    def _fold_request(self, live: Live, f: Finding, out: list[Effect]) -> None:
-        """The same service asked again while its request is open: counted in, nothing new sent, never escalated."""
-        step(live, E.PRESSED_AGAIN)
-        requests = int(live.row.evidence.get("requests", 1)) + 1
-        live.row = row = replace(live.row, evidence={**live.row.evidence, "requests": requests})
-        out.append(UpdateAlert(row, {"evidence": row.evidence}))
-        out.append(Log("info", "request.folded", {"id": row.id, "service": row.evidence.get("service"),
-                                                  "button": f.device, "requests": requests}))
 
     def _on_cancelled(self, f: Finding, out: list[Effect]) -> None:
         reason = str(f.evidence.get("reason", "cancelled"))
@@ -349,8 +340,7 @@ class AlertRules:
                 live.last_sent_t = now.t
             self.book.remember(live)
         if f.type == REQUEST_TYPE:
-            out.append(Log("info", "request.raised", {"id": row.id, "service": row.evidence.get("service"),
-                                                      "button": f.device, "pattern": row.evidence.get("pattern")}))
+            out.append(raised_log(row, f))
         out.append(Notify(row.id, state.value, f"{row.severity} {row.type}"))
 
     def _raise_pending(self, live: Live, now: Now, out: list[Effect]) -> None:
