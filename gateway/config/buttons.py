@@ -73,6 +73,7 @@ def button_problems(cfg: Config) -> list[Problem]:
         if d.presses.second and not d.second_switch:
             out.append((f"devices[{i}].second_switch", "", "the SWITCH value of the second button, or 'off' for "
                                                            "this code's CMD=OFF, since presses.second is set"))
+    out += _second_codes_taken(cfg)
     for i, z in enumerate(cfg.zigbee_devices):
         if z.presses is None:
             continue
@@ -98,6 +99,22 @@ def button_problems(cfg: Config) -> list[Problem]:
                     out.append((f"{path}.{name}", getattr(w.presses, name),
                                 "empty: the carehub profile's button sends one code per press (no long press, "
                                 "no second button)"))
+    return out
+
+
+def _second_codes_taken(cfg: Config) -> list[Problem]:
+    """A second button's SWITCH= code must not be another device's own code."""
+    def norm(code: str) -> str:
+        return code.lower().lstrip("0") or "0"
+
+    own = {(d.protocol.lower(), norm(d.address), norm(d.switch)): i for i, d in enumerate(cfg.devices) if d.switch}
+    out = []
+    for i, d in enumerate(cfg.devices):
+        if d.second_switch and d.second_switch.lower() != "off":
+            other = own.get((d.protocol.lower(), norm(d.address), norm(d.second_switch)))
+            if other is not None and other != i:
+                out.append((f"devices[{i}].second_switch", d.second_switch,
+                            f"a SWITCH value not already used by devices[{other}]"))
     return out
 
 

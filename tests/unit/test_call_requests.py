@@ -161,6 +161,9 @@ def test_a_second_button_needs_its_code_and_the_carehub_profile_has_neither_long
     ((path, _),) = errors({"devices": [{**SOS, "presses": {"second": "meals"}}]})
     assert path == "devices[0].second_switch"
     validate({"devices": [{**SOS, "presses": {"second": "meals"}, "second_switch": "off"}]})
+    taken = [{**SOS, "switch": "01", "second_switch": "2"}, {**SOS, "id": "c", "switch": "02"}]
+    ((path, allowed),) = errors({"devices": taken})
+    assert path == "devices[0].second_switch" and "devices[1]" in allowed
     pendant = {"id": "w", "address": "AA:BB:CC:DD:EE:FF", "profile": "carehub",
                "presses": {"single": "meals", "long": "visit"}}
     ((path, _),) = errors({"wearables": [pendant]})
