@@ -13,8 +13,9 @@ SMS being handed to the modem (the emulator's ``+CMGS``) is measured. Cases:
   is acknowledged: the silent failure of a home's router (defaults);
 - ``frozen10``: the same with ``second_path.after_s = 10``.
 
-After the first SMS each run waits 20 s more and counts SMS per (alert, level, number),
-which must all be 1.
+After the first SMS each run waits ``--watch-s`` (default 20 s) more and counts SMS per
+(alert, level, number), which must all be 1; ``--watch-s 240`` follows the alert up the whole
+escalation ladder (levels 0 to 3, 60 s apart) with nobody acknowledging.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def wait_log(log: Path, event: str, timeout: float) -> dict[str, Any]:
     raise TimeoutError(f"no {event} in {timeout} s")
 
 
-def one_run(case: str, work: Path) -> dict[str, Any]:
+def one_run(case: str, work: Path, watch_s: float) -> dict[str, Any]:
     after_s = 10.0 if case == "frozen10" else None
     broker = Mosquitto().start()
     rflink = RflinkEmulator(work / "rflink").start()
@@ -116,10 +117,11 @@ def one_run(case: str, work: Path) -> dict[str, Any]:
         if not sent_at:
             raise TimeoutError("no SMS within 90 s")
         latency = sent_at[0] - pressed
-        time.sleep(20.0)
+        time.sleep(watch_s)
         per_key = Counter((e["id"], e["escalation_level"], e["to"]) for e in events(log)
                           if e.get("event") == "alert.sms_sent")
-        return {"case": case, "after_s": after_s or 60.0, "press_to_sms_s": round(latency, 2),
+        levels = sorted({int(k[1]) for k in per_key})
+        return {"case": case, "after_s": after_s or 60.0, "press_to_sms_s": round(latency, 2), "levels": levels,
                 "sms": len(modem.sent), "sms_sent_events": sum(per_key.values()),
                 "most_per_alert_level_number": max(per_key.values(), default=0)}
     finally:
@@ -139,12 +141,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cases", default="stopped,frozen,frozen10")
+    ap.add_argument("--watch-s", type=float, default=20.0, help="how long to count SMS after the first")
     args = ap.parse_args()
     results = []
     for case in args.cases.split(","):
         for i in range(args.runs):
             with tempfile.TemporaryDirectory(prefix=f"bench-sp-{case}-{i}-") as tmp:
-                r = one_run(case, Path(tmp))
+                r = one_run(case, Path(tmp), args.watch_s)
             print(json.dumps(r), flush=True)
             results.append(r)
     for case in args.cases.split(","):
