@@ -87,6 +87,9 @@ def form_field(path: str, root: type = Config) -> FormField:
     else:
         kind = "text"
     default = f.default if f.default is not dataclasses.MISSING else None
+    if f.default_factory is not dataclasses.MISSING:
+        # A new Zigbee button's form must show its help actions, or a save would leave it with none.
+        default = f.default_factory()
     return FormField(path, kind, default, meta.get("min"), meta.get("max"), meta.get("unit"), choices,
                      meta.get("pattern"), optional)
 

@@ -236,6 +236,7 @@ async def test_a_zigbee_device_from_the_bridge_list_is_added_with_its_friendly_n
     assert add is not None and "kind=pir" in add.group(1)
     _, form = await tech.get(add.group(1).replace("&amp;", "&"))
     assert 'value="hall pir"' in form and re.search(r'<option value="pir"\s+selected', form)
+    assert 'value="emergency, sos, panic"' in form  # a button added from the page is a help button by default
     status, _ = await tech.post("/devices/zigbee", {"id": "pir-hall", "name": "", "friendly_name": "hall pir",
                                                     "kind": "pir", "room": "hall", "help_actions": "emergency, sos",
                                                     "cancel_actions": "", "offline_after_s": "0", "original": ""})
