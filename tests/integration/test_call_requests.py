@@ -160,3 +160,24 @@ def test_a_wearable_button_press_asks_for_a_visit_and_its_double_press_is_an_eme
         assert hub.stop() == 0
     finally:
         emu.stop()
+
+
+def test_rflink_held_button_is_a_long_press_from_its_repeated_frames(
+        tmp_path, mosquitto, rflink: RflinkEmulator, platform, daemon_factory):
+    held = {"id": "sos-hold", "protocol": "EV1527", "address": "0a1b2f", "kind": "sos", "room": "hall",
+            "presses": {"single": "housekeeping", "long": "emergency"}}
+    hub = daemon_factory(hub_config(tmp_path, mosquitto.port, rflink.link, devices=[*DEVICES, held])).start()
+    hub.wait_event("uplink.connected")
+    code = RadioCode("EV1527", "0a1b2f", "")
+    for _ in range(8):  # held 3.5 s: RFLink prints the code again about every half second
+        rflink.frame(code, "ON")
+        time.sleep(0.5)
+    assert platform.wait_for(lambda p: bool(p.alerts_of("help_call")), timeout=5), hub.tail()
+    alert = platform.alerts_of("help_call")[0]
+    assert alert["device"] == "sos-hold" and alert["evidence"]["pattern"] == "long" and _waited_s(alert) < 0.5
+    time.sleep(4.5)
+    assert not platform.requests, "the held press was the emergency, not also a request"
+    rflink.frame(code, "ON", repeats=2)  # a short press: after the long-press time, housekeeping
+    assert platform.wait_for(lambda p: bool(p.requests), timeout=10), hub.tail()
+    assert platform.requests[0]["service"] == "housekeeping"
+    assert hub.stop() == 0
