@@ -39,7 +39,7 @@ def journal_rows(folder: Path, now: float | None = None) -> list[tuple[float, st
     last = time.gmtime(events[-1].local)  # the log's times are local times written as if UTC
     shift_days = (time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 12, 0, 0, 0, 0, -1))
                   - time.mktime((last.tm_year, last.tm_mon, last.tm_mday, 12, 0, 0, 0, 0, -1))) // 86400
-    rows = []
+    rows: list[tuple[float, str, str, str | None, dict[str, Any]]] = []
     for e in events:
         wall = time.mktime(time.gmtime(e.local + shift_days * 86400))  # the same clock time, in this zone
         if wall > now:

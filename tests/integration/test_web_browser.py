@@ -16,6 +16,7 @@ Screenshots of every page at phone (360 px) and desktop widths are written to
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tomllib
 from collections.abc import Callable, Iterator
@@ -227,9 +228,12 @@ def test_an_installer_sets_up_a_hub_from_the_page(browser: Any, page_hub: tuple[
     expect(page.locator("main")).to_contain_text("Inactivity: never sooner than 45 → 50 min")
     shots("audit")
 
-    # Remove the sensor cleanly.
+    # Remove the sensor cleanly: from its own page, then a confirmation (no Remove button on every row).
     page.get_by_role("link", name="Devices").click()
-    page.locator("li", has_text="Back door").get_by_role("link", name="Remove").click()
+    page.locator("li", has_text="Back door").get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Remove this device").click()
+    expect(page.get_by_role("button", name="Yes, remove it")).to_be_visible()
+    page.wait_for_load_state()
     shots("remove")
     page.get_by_role("button", name="Yes, remove it").click()
     expect(page.locator("main")).not_to_contain_text("Back door")
@@ -445,6 +449,91 @@ def test_a_device_added_is_read_in_the_audit_log_in_both_languages(
     page.get_by_role("link", name="中文").click()
     expect(page.locator("#audit > li").first).to_contain_text("添加了 door-back（门磁，门厅）")
     shots("audit-zh")
+    assert not console_errors, console_errors
+    shots.publish()
+    context.close()
+
+
+def test_the_status_page_shows_a_week_of_the_person_s_days(browser: Any, tmp_path: Path, mosquitto: Mosquitto,
+                                                          rflink: RflinkEmulator, platform: PlatformEmulator,
+                                                          daemon_factory: Callable[..., Daemon]) -> None:
+    """A replayed week of the synthetic home (``carehub sim home DIR --days 7``, fed to the hub's database
+    before it starts), then the day view walked at 360 px and on a desktop, in both languages."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import CODES
+    from tests.home_week import feed, simulate
+
+    feed(simulate(tmp_path / "home", days=7), tmp_path / "state" / "carehub.db")
+    port = free_port()
+    cfg = hub_config(tmp_path, mosquitto.port, rflink.link, web={"enabled": True, "bind": "127.0.0.1", "port": port},
+                     site={"id": "test-site", "name": "Flat 12"})
+    daemon = daemon_factory(cfg).start()
+    daemon.wait_event("web.listening", timeout=10)
+    base = f"http://127.0.0.1:{port}"
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    shots = Shots(page)
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    daemon.wait_event("web.setup_code")
+    page.goto(base + "/")
+    page.get_by_label("Setup code").fill((tmp_path / "state" / "web-setup-code").read_text().strip())
+    page.get_by_label("New technician password").fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Set password and continue").click()
+    expect(page.get_by_role("heading", name="Hub status")).to_be_visible()
+    expect(page.locator("header.top")).to_contain_text("Flat 12")
+
+    # Someone walks into the living room: the last sign of life, live, with its time on tap.
+    expect(page.locator("#live-state")).to_contain_text("Live")
+    rflink.frame(CODES["pir-living"], "ON")
+    expect(page.locator("#events li", has_text="pir-living").first).to_be_visible()
+    glance = page.locator("#glance")  # refreshed by the page every 5 s
+    expect(glance.locator("#last-sign")).to_contain_text("Last sign of life: living room", timeout=15_000)
+    when = glance.locator("#last-sign time.rel")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", when.get_attribute("title") or "")
+    when.focus()  # a tap on a phone: the absolute time shows beside it
+    assert page.evaluate("() => getComputedStyle(document.activeElement, '::after').content") != "none"
+    expect(glance).to_contain_text("Silent for")
+
+    # The week: a strip a day, today's rooms in lanes, every mark with its own title; readable without script.
+    day = page.locator("#day")
+    expect(day.locator(".lane")).not_to_have_count(0)
+    week = day.locator(".lanes").nth(1).locator("svg.strip")
+    expect(week).to_have_count(7)
+    assert week.nth(0).locator("rect title").count() > 20, "a whole day of activity on the first strip"
+    assert "signs of life" in (week.nth(0).locator("rect title").last.text_content() or "")
+    assert page.evaluate("() => document.querySelectorAll('#day [style]').length") == 0
+    learned = page.locator("#learned")
+    expect(learned).to_contain_text("Usual wake-up")
+    expect(learned).to_contain_text("mornings")
+    expect(learned.locator("table").first).to_contain_text("kitchen")
+    shots("status-day")
+
+    # Devices that say their state, and the detection form in sections.
+    page.get_by_role("link", name="Devices").click()
+    expect(page.locator("li.device", has_text="pir-living")).to_contain_text("Last heard")
+    expect(page.locator("li.device", has_text="sos-bed")).to_contain_text("Press its button")
+    expect(page.locator("main")).not_to_contain_text("Remove")
+    page.get_by_role("link", name="Detection").click()
+    expect(page.locator("fieldset legend", has_text="Falls")).to_be_visible()
+    page.get_by_role("link", name="Falls").click()
+    shots("settings-sections")
+    page.get_by_role("link", name="Platform").click()
+    expect(page.locator(".file-pick").first).to_contain_text("Choose a file")
+
+    # Chinese: the same day, with Chinese punctuation.
+    page.get_by_role("link", name="中文").click()
+    page.get_by_role("link", name="状态").click()
+    expect(page.locator("#last-sign")).to_contain_text("最近活动迹象：客厅，")
+    expect(page.locator("#day")).to_contain_text("最近 7 天")
+    shots("status-day-zh")
+    page.get_by_role("link", name="平台连接").click()
+    expect(page.locator(".file-pick").first).to_contain_text("选择文件")
+    shots("platform-zh")
+
     assert not console_errors, console_errors
     shots.publish()
     context.close()
