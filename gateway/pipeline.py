@@ -34,6 +34,7 @@ from detection.events import (
     Tick,
     VitalSign,
 )
+from detection.whereabouts import Whereabouts
 from gateway.store import Store
 
 log = structlog.get_logger("carehub.pipeline")
@@ -202,12 +203,14 @@ class Pipeline:
         self.registry = registry or DeviceRegistry()
         self._journal: list[tuple[float, str, str, str | None, dict[str, Any]]] = []
         self.counters: Counter[str] = Counter()
+        self.whereabouts = Whereabouts()
 
     def submit(self, obs: Observation) -> None:
         self.counters["observations"] += 1
         wall = self._clock.utc_of(obs.at)
         if not isinstance(obs, Tick):
             self.registry.seen(obs, wall)
+            self.whereabouts.seen(obs)
             kind, text, detail = describe(obs)
             if not isinstance(obs, AccelBatch) and self._store is not None:  # replay keeps no journal
                 self._journal.append((wall, obs.device, kind, obs.room, detail))
@@ -229,7 +232,8 @@ class Pipeline:
                 self.counters[f"detector_errors.{det.name}"] += 1
                 log.exception("pipeline.detector_failed", detector=det.name, observation=type(obs).__name__)
                 continue
-            for f in findings:
+            for raw in findings:
+                f = self.whereabouts.locate(raw)  # a wearable's fall: where she was last sensed
                 self.counters["findings"] += 1
                 self.bus.publish({"wall": time.time(), "kind": "finding", "device": f.device, "room": f.room,
                                   "text": f"{f.severity.value} {f.type} {f.state.value}",
