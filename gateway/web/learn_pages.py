@@ -100,7 +100,8 @@ def learn_views(hub: HubView, t: Callable[..., str], start: int) -> list[dict[st
     rows = [e for e in hub.heard_codes(0) if e["count"] == 0 or e["seq"] > start]
     views = [entry_view(t, hub.config, e) for e in rows]
     heard = sorted((v for v in views if v["count"]), key=lambda v: v["wall"] or 0, reverse=True)
-    paired = [v for v in views if not v["count"] and not v["known_as"]]
+    # Paired but silent: only what carehub can use (a network's lamps and plugs expose nothing it reads).
+    paired = [v for v in views if not v["count"] and not v["known_as"] and v["kind"]]
     return heard + paired
 
 

@@ -229,9 +229,15 @@ async def test_learn_shows_one_entry_per_device_with_its_guess_and_adds_an_rflin
 async def test_a_zigbee_device_from_the_bridge_list_is_added_with_its_friendly_name(tech: Page[FakeHub]) -> None:
     decoded = Zigbee2MqttCodec([]).decode("zigbee2mqtt/bridge/devices", json.dumps(BRIDGE).encode(), AT)
     assert decoded.bridge_devices is not None
-    tech.hub.pair_zigbee(decoded.bridge_devices)
+    lamp_entry = {"type": "Router", "ieee_address": "0x06", "friendly_name": "lounge lamp", "definition": {
+        "model": "LED1545G12", "vendor": "IKEA", "exposes": [{"type": "light", "features": [
+            {"type": "binary", "name": "state", "property": "state", "access": 7}]}]}}
+    lamp = Zigbee2MqttCodec([]).decode("zigbee2mqtt/bridge/devices", json.dumps([*BRIDGE, lamp_entry]).encode(), AT)
+    assert lamp.bridge_devices is not None and len(lamp.bridge_devices) == len(decoded.bridge_devices) + 1
+    tech.hub.pair_zigbee(lamp.bridge_devices)
     _, text = await tech.get("/devices/learn")
     assert "paired with Zigbee2MQTT" in text and "hall pir (Tuya TS0202)" in text
+    assert "lounge lamp" not in text  # nothing carehub reads
     add = re.search(r'href="(/devices/zigbee\?friendly_name=hall\+pir[^"]*)"', text)
     assert add is not None and "kind=pir" in add.group(1)
     _, form = await tech.get(add.group(1).replace("&amp;", "&"))
