@@ -314,7 +314,7 @@ class HomeMonitor:
         here = last.radar != "" and not last.left
         fixed = self._still_fixed.get(last.radar) if here else None
         if due <= min(floor if fixed is None else fixed, s.inactivity_ceiling_min * 60) or (
-                here and self.radars.moving(last.radar)):  # the radar sees her move: not still
+                here and silence < 60 and self.radars.moving(last.radar)):  # moving now (a stale report: no)
             return []
         last_hour = int(_tod_min(last.local) // 60)
         model = self.still if "#~presence." in last.context else self.gaps

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from detection.events import Contact, Finding, FindingState, Motion, Presence, PresenceState, Stamp, Tick
 from detection.home import HomeMonitor, HomeSettings
 from gateway.config import Config
@@ -150,6 +153,15 @@ def test_a_radar_that_loses_a_still_person_does_not_make_her_gone():
     assert f.type == "room_dwell" and f.at.t - start <= 30 * 60
 
 
+def test_a_radar_whose_last_word_was_moving_does_not_hide_the_silence_after_it():
+    h = Home()  # she walked in and fell, and the radar's adapter died before it said "still"
+    h.motion("entrance")
+    h.t += 5
+    h.radar(PresenceState.MOVING, distance=1.2)
+    (f,) = _urgent(h.wait(3 * 3600))
+    assert f.type == "room_dwell" and f.at.t - T0 <= 30 * 60
+
+
 def test_a_ghost_target_in_a_room_nobody_walked_into_raises_nothing():
     h = Home()
     h.motion("living")
@@ -282,3 +294,23 @@ def test_a_synthetic_bathroom_fall_with_radars_is_found_by_the_radar_no_later_th
         if kind == "radar":
             assert found[0].evidence["source"] == "radar" and found[0].device == "radar_bathroom"
     assert delays["radar"] <= delays["motion"] <= 3600
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(PresenceState)), st.sampled_from(["bathroom", "living", "entrance"]),
+                          st.one_of(st.none(), st.floats(0.1, 6.0)), st.floats(0.0, 900.0)), max_size=40))
+def test_no_radar_report_stream_crashes_or_raises_sooner_than_the_stillness_floor(reports):
+    """Whatever the radars say (ghosts, flicker, lost targets, blips), silence is still counted from the
+    last sign of life and nothing is raised before the stillness floor; the daytime bound still holds."""
+    h = Home()
+    h.motion("entrance")
+    for state, room, distance, gap in reports:
+        last_life = h.m._last.t
+        for f in _urgent(h.wait(gap)):
+            assert f.at.t - last_life >= 25 * 60 - 30
+        h.radar(state, room=room, distance=distance)
+    last_life = h.m._last.t
+    found = _urgent(h.wait(5 * 3600))
+    assert h.m._raised is not None, "a silent home is raised within the daytime bound whatever the radars said"
+    assert all(f.at.t - last_life >= 25 * 60 - 30 for f in found)
+    assert all(f.at.t - last_life <= 4 * 3600 + 30 for f in found)
