@@ -29,7 +29,8 @@ _CHOICES = ("profile", "placement", "model", "night_door_severity", "protocol", 
 def entry_view(t: T, entry: Mapping[str, Any]) -> dict[str, Any]:
     """One audit entry: who, what and each change as a sentence."""
     lines: list[str] = []
-    for c in entry.get("changes") or []:
+    recorded = entry.get("changes")
+    for c in recorded if isinstance(recorded, list) else []:
         if not isinstance(c, Mapping):
             continue
         try:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.config import to_data, validate
 from gateway.web import i18n
@@ -84,6 +86,23 @@ def test_old_entries_still_render_readably() -> None:
     zh = entry_view(t_of("zh"), {"wall": 1.0, "who": "technician@10.0.0.5", "action": "devices.add",
                                  "changes": old_format})
     assert zh["who"] == "安装人员（10.0.0.5）" and zh["lines"][0] == "添加了 door-back（门磁，门厅）"
+
+
+VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                    max_size=3), max_leaves=10)
+PATHS = st.sampled_from(["devices", "wearables", "radars", "detection.home.inactivity_floor_min", "platform.password",
+                         "alert", "x.y", ""]) | st.text(max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["path", "id", "key", "old", "new"]), PATHS | VALUES, max_size=5)
+                | VALUES, max_size=5), st.text(max_size=30), st.text(max_size=30))
+def test_any_entry_in_the_file_renders_as_lines(changes_: Any, who: str, action: str) -> None:
+    for lang in ("en", "zh"):
+        view = entry_view(t_of(lang), {"wall": 1.0, "who": who, "action": action, "changes": changes_})
+        assert all(isinstance(line, str) for line in view["lines"])
+    assert entry_view(t_of("en"), {"changes": 5, "who": None})["lines"] == []  # a line no hub wrote
 
 
 @pytest.fixture

@@ -18,16 +18,20 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detection.events import Stamp
 from drivers.rflink.codec import Heard
 from drivers.rtl433.codec import Rtl433Codec
 from drivers.zigbee2mqtt.codec import Zigbee2MqttCodec
+from gateway.config import validate
 from gateway.learn import KEPT, HeardCodes
 from gateway.learn_kinds import guess
 from gateway.radar_probe import probe, serial_problem
 from gateway.web import forms, i18n
 from gateway.web.app import make_app
+from gateway.web.learn_pages import entry_view
 from gateway.web.rooms import room_id
 from tests.unit.fake_hub import FakeHub
 from tests.unit.test_web import Page, make_fake_hub
@@ -162,6 +166,38 @@ def test_zigbee_kinds_from_the_bridge_device_list_and_from_heard_messages() -> N
     store.add(heard, 1000.0)
     new = next(r for r in store.since(0) if r["friendly_name"] == "new contact")
     assert new["count"] == 1 and guess(new).kind == "door"
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                         max_size=4), max_leaves=12)
+FIELDS = st.sampled_from(["model", "id", "cmd", "state", "channel", "subtype", "contact_open", "motion", "alarm",
+                          "occupancy", "contact", "action", "presence", "sos", "battery", "exposes", "x"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rtl=st.dictionaries(FIELDS, JSON_VALUES, max_size=8), zig=st.dictionaries(FIELDS, JSON_VALUES, max_size=8),
+       bridge=st.lists(st.dictionaries(st.sampled_from(["friendly_name", "type", "definition", "ieee_address"]),
+                                       JSON_VALUES, max_size=4), max_size=4))
+def test_whatever_the_radios_hear_the_learn_list_is_made(rtl: dict[str, Any], zig: dict[str, Any],
+                                                         bridge: list[Any]) -> None:
+    store = HeardCodes()
+    rtl.setdefault("model", "Generic-Remote")
+    rtl.setdefault("id", 1)
+    heard = Rtl433Codec([]).decode(json.dumps(rtl, default=str), AT).heard
+    if heard is not None:
+        store.add(heard, 1000.0)
+    codec = Zigbee2MqttCodec([])
+    z = codec.decode("zigbee2mqtt/some device", json.dumps(zig, default=str).encode(), AT).heard
+    if z is not None:
+        store.add(z, 1001.0)
+    listing = codec.decode("zigbee2mqtt/bridge/devices", json.dumps(bridge, default=str).encode(), AT)
+    if listing.bridge_devices is not None:
+        store.set_bridge_devices(listing.bridge_devices)
+    cfg = validate({})
+    for entry in store.since(0):
+        guess(entry)
+        entry_view(lambda key, **kw: i18n.translate("en", key, **kw), cfg, entry)
 
 
 # --- rooms --------------------------------------------------------------------------------
