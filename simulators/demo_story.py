@@ -58,8 +58,10 @@ class Story:
         with self._lock:  # lines come from the hub's log, the platform and the scenes at once
             self._say(f"[{time.monotonic() - self._started:5.1f}s  {self.clock()}] {text}")
 
-    def room_of(self, where: Any, kind: Any) -> str:
+    def room_of(self, where: Any, kind: Any, inferred: bool = False) -> str:
         """Where: the alert's own room, or for a wearable's fall the last room where she was sensed."""
+        if where and inferred:
+            return f"(the pendant does not know the room; the hub says she was last sensed in the {room(where)})"
         if where:
             return f"in the {room(where)}"
         if kind == "fall" and self.last_room:
@@ -71,7 +73,7 @@ def hub_lines(story: Story) -> dict[str, Callable[[dict[str, Any]], str]]:
     """The daemon's log events worth telling, and how."""
     def stored(e: dict[str, Any]) -> str:
         return (f"hub: alert {e['id'][:8]} stored durably on the hub's card: {e.get('severity')} "
-                f"{what(e.get('type'))} {story.room_of(e.get('room'), e.get('type'))}")
+                f"{what(e.get('type'))} {story.room_of(e.get('room'), e.get('type'), bool(e.get('room_inferred')))}")
 
     return {
         "hub.ready": lambda e: f"hub: ready (site {e.get('site')}, {e.get('devices')} devices configured)",
@@ -109,7 +111,8 @@ def platform_line(story: Story, alert: dict[str, Any]) -> str:
     if alert.get("state") not in (None, "open"):
         return f"platform: received: alert {sid} is now {alert.get('state')} ({', '.join(extra)})"
     severity = SEVERITY.get(str(alert.get("severity")), str(alert.get("severity")))
-    return (f"platform: received {severity}: {what(kind)} {story.room_of(alert.get('room'), kind)} "
+    inferred = "room_inferred" in (alert.get("evidence") or {})
+    return (f"platform: received {severity}: {what(kind)} {story.room_of(alert.get('room'), kind, inferred)} "
             f"(alert {sid}, {', '.join(extra)})")
 
 

@@ -58,7 +58,8 @@ class EffectApplier:
             if isinstance(e, StoreAlert) and stored:
                 row = e.row
                 log.info("alert.stored", id=row.id, seq=numbered[row.id], type=row.type, severity=row.severity,
-                         state=row.state, device=row.device, room=row.room)
+                         state=row.state, device=row.device, room=row.room,
+                         room_inferred="room_inferred" in row.evidence)
             elif isinstance(e, Log):
                 getattr(log, e.level)(e.event, **e.fields)
         if self._on_change is not None:
