@@ -83,7 +83,7 @@ class AtChannel:
             cmd.prompt.set_result(None)
 
     def _line(self, raw: bytes) -> None:
-        line = raw.decode("latin-1").strip().strip("\x1a")
+        line = raw.decode("latin-1").strip().strip("\x1a\x1b").strip()  # our Ctrl-Z / ESC echoed back
         if not line:
             return
         cmd = self._current
@@ -165,8 +165,11 @@ class AtChannel:
         return cmd
 
     async def _wait(self, cmd: _Command, fut: asyncio.Future[at.Final], within_s: float) -> at.Final:
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # comes as the answer does, and a session that cannot be cancelled never lets go of the port.
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), within_s)
+            async with asyncio.timeout(within_s):
+                return await asyncio.shield(fut)
         except TimeoutError:
             self._timed_out(cmd)
             raise ModemError("timeout", cmd.text) from None

@@ -17,6 +17,7 @@ once per ``garbage_log_interval_s``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from typing import TypeVar
 import structlog
 
 from drivers.modem import at
-from drivers.modem.channel import AtChannel
+from drivers.modem.channel import ESC, AtChannel
 from drivers.modem.inbox import Inbox
 from drivers.modem.pdu import PduError, encode_submit
 from drivers.modem.types import UNKNOWN_STATUS, IncomingSms, ModemError, ModemStatus
@@ -114,7 +115,8 @@ class Modem:
             # Just restarted or answering again: a modem that came back in text mode would take
             # AT+CMGS=<n> for a phone number, so the PDU waits for the set-up.
             try:
-                await asyncio.wait_for(self._ready.wait(), self._timeout)
+                async with asyncio.timeout(self._timeout):  # not wait_for: see channel._wait
+                    await self._ready.wait()
             except TimeoutError:
                 raise ModemError("timeout", "the modem is not set up yet") from None
         references: list[int] = []
@@ -145,6 +147,9 @@ class Modem:
         self._set_up = False
         self._next_poll = 0.0
         while True:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # a cancellation swallowed below is still one
+                raise asyncio.CancelledError
             try:
                 if not self._set_up:
                     await self._setup()
@@ -183,10 +188,9 @@ class Modem:
         delay = max(0.0, deadline - time.monotonic())
         if not self._set_up:
             delay = min(delay, max(5.0, self._interval / 4))  # retry a failed set-up sooner
-        try:
-            await asyncio.wait_for(self._wake.wait(), delay)
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):  # not wait_for: see channel._wait
+                await self._wake.wait()
 
     def _answer_lost(self, transport: asyncio.Transport) -> bool:
         """After a timeout: set up again, or after too many in a row reopen the port (True)."""
@@ -218,6 +222,7 @@ class Modem:
 
     async def _setup(self) -> None:
         self.counters["setups"] += 1
+        self._write(ESC)  # a modem left at the "> " prompt (by a hub that died mid-send) takes commands again
         await self._cmd("AT")  # a timeout here means nobody answers at all
         for command, required in SETUP:
             try:

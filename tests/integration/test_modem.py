@@ -7,6 +7,7 @@ same as with the defaults.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -229,3 +230,22 @@ async def test_carehub_sim_modem_prints_what_it_is_sent_and_delivers_what_is_typ
         await asyncio.gather(task, return_exceptions=True)
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_a_modem_left_at_the_prompt_by_a_dead_hub_is_set_up_at_once(tmp_path):
+    emu = ModemEmulator(tmp_path / "modem").start()
+    fd = os.open(emu.link, os.O_RDWR | os.O_NOCTTY)
+    os.write(fd, b"ATE0\rAT+CMGS=20\r")  # the last hub died here, before the PDU
+    await until(lambda: emu.commands[-1:] == ["AT+CMGS=20"])
+    os.close(fd)
+    modem = Modem(str(emu.link), on_sms=lambda sms: None, status_interval_s=5.0, command_timeout_s=3.0)
+    task = asyncio.create_task(modem.run())
+    try:
+        await until(lambda: modem.status.connected, within_s=2.5)  # sooner than one command timeout
+        assert modem.counters["timeouts"] == 0
+        await modem.send_sms("+8613800000000", "hello")
+        assert [s.text for s in emu.sent] == ["hello"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        emu.stop()
