@@ -68,7 +68,11 @@ class SmsLedger:
                 for stmt in _SCHEMA.split(";"):  # not executescript: it would commit mid-transaction
                     if stmt.strip():
                         db.execute(stmt)
-                db.execute("DELETE FROM second_path_sms WHERE wall < ?", (self._wall() - KEEP_DAYS * 86400,))
+                # Never the record of an alert still active: a wall clock far ahead (a Pi with no RTC
+                # and a bad guess) must not make an open alert's SMS look unsent.
+                db.execute("DELETE FROM second_path_sms WHERE wall < ? AND alert_id NOT IN "
+                           "(SELECT id FROM alerts WHERE state IN ('pending', 'open'))",
+                           (self._wall() - KEEP_DAYS * 86400,))
                 rows = db.execute("SELECT alert_id, level, number, event, wall, detail FROM second_path_sms "
                                   "ORDER BY id").fetchall()
         except sqlite3.Error as exc:

@@ -384,3 +384,19 @@ async def test_a_path_test_nobody_answers_fails_and_a_late_answer_does_not_pass_
         assert path.counters["replies_unknown_id"] == 0  # the code is known: consumed, not acted on
     finally:
         await _stop(task)
+
+
+async def test_old_records_are_pruned_but_never_those_of_an_open_alert(tmp_path):
+    w = World(tmp_path, after_s=0.1, recipients=[SmsRecipient(FAMILY, "zh", "family")])
+    w.connected = True
+    path = w.path()
+    task = await _running(path)
+    try:
+        alert_id = w.press()
+        await _until(lambda: len(w.modem.sent) == 1)
+    finally:
+        await _stop(task)
+    from gateway.paths.ledger import KEEP_DAYS, SmsLedger
+
+    later = SmsLedger(w.store, wall=lambda: time.time() + 2 * KEEP_DAYS * 86400)  # a clock far ahead
+    assert any(k.alert_id == alert_id for k in later.states)

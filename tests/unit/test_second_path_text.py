@@ -71,3 +71,9 @@ def test_a_short_id_read_back_from_a_reply_is_the_one_sent(u):
     sid = short_id(str(u), [str(uuid.uuid4()) for _ in range(5)])
     reply = parse_reply(f"收到 {sid.lower()}")
     assert reply is not None and reply.token == sid
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_a_reply_or_none_never_an_error(text):
+    reply = parse_reply(text)
+    assert reply is None or (reply.word in ("OK", "收到") and 3 <= len(reply.token) <= 12)
