@@ -17,11 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 if TYPE_CHECKING:
     from drivers.rflink.codec import Heard as RflinkHeard
     from drivers.rtl433.codec import Heard as Rtl433Heard
     from drivers.zigbee2mqtt.codec import BridgeDevice
     from drivers.zigbee2mqtt.codec import Heard as ZigbeeHeard
+
+log = structlog.get_logger("carehub.learn")
 
 KEPT = 100  # devices; a city flat's rtl_433 hears a few dozen neighbours' weather stations
 CODES_KEPT = 16
@@ -61,13 +65,23 @@ class HeardCodes:
         self._bridge: list[dict[str, Any]] = []
         self._bridge_seq = 0
         self._seq = 0
+        self.failed = 0
 
     @property
     def seq(self) -> int:
         return self._seq
 
     def add(self, heard: RflinkHeard | Rtl433Heard | ZigbeeHeard, wall: float) -> None:
-        """One transmission or message, from whichever family heard it."""
+        """One transmission or message, from whichever family heard it. Never raises: a driver calls
+        this on its way to emitting the same transmission's observations (a help press)."""
+        try:
+            self._add_heard(heard, wall)
+        except Exception:
+            self.failed += 1
+            if self.failed == 1 or self.failed % 1000 == 0:
+                log.exception("learn.add_failed", count=self.failed)
+
+    def _add_heard(self, heard: RflinkHeard | Rtl433Heard | ZigbeeHeard, wall: float) -> None:
         # Told apart by shape, so that this module does not import the optional families' drivers.
         if hasattr(heard, "friendly_name"):
             z: ZigbeeHeard = heard  # type: ignore[assignment]

@@ -93,8 +93,6 @@ class Rtl433Driver:
             return
         if decoded.heard is not None:
             self.heard.append(decoded.heard)
-            if self._on_heard is not None:
-                self._on_heard(decoded.heard, at)
         if decoded.problem is not None:
             self.counters[decoded.problem.value] += 1
             if decoded.problem is not Problem.UNKNOWN_DEVICE and self._due(decoded.problem.value):
@@ -104,6 +102,13 @@ class Rtl433Driver:
         for obs in decoded.observations:
             self.counters["observations"] += 1
             self._emit(obs)
+        if decoded.heard is not None and self._on_heard is not None:
+            try:  # after the observations: learn mode's bookkeeping must never cost a help press
+                self._on_heard(decoded.heard, at)
+            except Exception:
+                self.counters["learn_failed"] += 1
+                if self._due("learn_failed"):
+                    log.exception("rtl433.learn_failed")
 
     def _due(self, kind: str) -> bool:
         now = time.monotonic()

@@ -24,6 +24,7 @@ from drivers.mqtt_feed import Broker, MqttFeed
 from drivers.zigbee2mqtt.codec import (
     MAX_BRIDGE_PAYLOAD,
     BridgeDevice,
+    Decoded,
     Heard,
     Problem,
     Zigbee2MqttCodec,
@@ -136,10 +137,6 @@ class Zigbee2MqttDriver:
         if decoded.bridge_devices is not None:
             self.bridge_devices = decoded.bridge_devices
             log.info("zigbee2mqtt.bridge_devices", count=len(decoded.bridge_devices))
-            if self._on_bridge_devices is not None:
-                self._on_bridge_devices(decoded.bridge_devices)
-        if decoded.heard is not None and self._on_heard is not None and not retained:
-            self._on_heard(decoded.heard, at)  # an old state the broker replays is not "heard now"
         if decoded.problem is not None:
             self.counters[decoded.problem.value] += 1
             if decoded.problem is Problem.UNKNOWN_DEVICE and decoded.friendly_name:
@@ -154,6 +151,19 @@ class Zigbee2MqttDriver:
         for obs in decoded.observations:
             self.counters["observations"] += 1
             self._emit(obs)
+        self._tell_learn_mode(decoded, at, retained)
+
+    def _tell_learn_mode(self, decoded: Decoded, at: Stamp, retained: bool) -> None:
+        """After the observations: learn mode's bookkeeping must never cost a help press."""
+        try:
+            if decoded.bridge_devices is not None and self._on_bridge_devices is not None:
+                self._on_bridge_devices(decoded.bridge_devices)
+            if decoded.heard is not None and self._on_heard is not None and not retained:
+                self._on_heard(decoded.heard, at)  # an old state the broker replays is not "heard now"
+        except Exception:
+            self.counters["learn_failed"] += 1
+            if self._due("learn_failed"):
+                log.exception("zigbee2mqtt.learn_failed")
 
     def _due(self, kind: str) -> bool:
         """Each kind of bad message is logged once per interval, with how many were not."""

@@ -118,6 +118,14 @@ def test_the_store_is_bounded_whatever_the_radio_hears() -> None:
     assert rows[-1]["address"] == f"{KEPT * 3 - 1:06x}"  # the newest are kept
 
 
+def test_a_transmission_learn_mode_cannot_read_is_counted_not_raised() -> None:
+    store = HeardCodes()
+    store.add(Heard("EV1527", None, "", "ON", None, None), 1000.0)  # type: ignore[arg-type]
+    assert store.failed == 1 and store.since(0) == []
+    store.add(rflink("ON"), 1001.0)
+    assert len(store.since(0)) == 1
+
+
 # --- kind guesses per family, from golden inputs ---------------------------------------------
 
 
