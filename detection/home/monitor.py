@@ -132,15 +132,15 @@ class HomeMonitor:
 
     def learning(self, local_hour: int) -> dict[str, Any]:
         """Per context: silences learned and the limit that applies now; for health and the page."""
-        keys = {c.split("#", 1)[0]: c for _, c, _, _ in self.gaps.gaps}
         out = []
-        for row in self.gaps.summary():
-            key = keys.get(str(row["context"]))
-            if key is None:
-                continue
-            floor, ceiling, default, _ = self._rails(key, local_hour, live=False)
-            lim = self.gaps.limit(key, local_hour, floor, ceiling, default)
-            out.append(row | {"limit_min": round(lim.seconds / 60, 1), "learned": lim.learned})
+        for model in (self.gaps, self.still):  # silences, and the stillness radars saw in the dwell rooms
+            keys = {c.split("#", 1)[0]: c for _, c, _, _ in model.gaps}
+            for row in model.summary():
+                if (key := keys.get(str(row["context"]))) is None:
+                    continue
+                floor, ceiling, default, _ = self._rails(key, local_hour, live=False)
+                lim = model.limit(key, local_hour, floor, ceiling, default)
+                out.append(row | {"limit_min": round(lim.seconds / 60, 1), "learned": lim.learned})
         out.sort(key=lambda r: (-int(r["silences"]), str(r["context"])))  # type: ignore[call-overload]
         return {"days_learned": self.gaps.days(), "learning": not any(r["learned"] for r in out),
                 "wake_ups_learned": len(self.wake_times), "contexts": out}

@@ -272,6 +272,8 @@ def test_what_a_radar_learned_survives_a_restart():
     again = HomeMonitor(HomeSettings())
     again.restore(state)
     assert again.snapshot() == state
+    (seen,) = [r for r in again.learning(11)["contexts"] if r["context"] == "radar-bathroom:here/bathroom"]
+    assert seen["learned"] is True and seen["limit_min"] == 25.0  # shown on the page and in health
 
 
 def _home(tmp_path: Path, kind: str) -> tuple[Path, list[Event]]:
