@@ -316,3 +316,15 @@ def test_no_radar_report_stream_crashes_or_raises_sooner_than_the_stillness_floo
     assert h.m._raised is not None, "a silent home is raised within the daytime bound whatever the radars said"
     assert all(f.at.t - last_life >= 25 * 60 - 30 for f in found)
     assert all(f.at.t - last_life <= 4 * 3600 + 30 for f in found)
+
+
+def test_a_home_with_radars_is_the_same_person_and_a_fall_leaves_her_radar_saying_someone():
+    with_radars, _ = generate(10, 4, kind="radar")
+    without, _ = generate(10, 4, kind="motion")
+    assert [e for e in with_radars if e.kind != "presence"] == without
+    assert {e.sensor for e in with_radars if e.kind == "presence"} == {"radar_bathroom", "radar_bedroom",
+                                                                        "radar_living"}
+    contacts, _ = generate(10, 4, kind="contacts", radars=True)
+    assert [e for e in contacts if e.kind != "presence"] == generate(10, 4, kind="contacts")[0]
+    fell, _ = generate(12, 6, injections=(Injection("bathroom_fall", 10),), kind="radar")
+    assert [e for e in fell if e.sensor == "radar_bathroom"][-1].state == 1  # still "someone" after the fall
