@@ -27,7 +27,8 @@ from gateway.commands.sim_fleet import compare  # noqa: E402
 def line(run: dict[str, object]) -> str:
     e = run["emergency_acknowledged_s"] or {}
     return (f"  {'spread' if run['jitter'] else 'none  '}  window {run['window_s']:>5} s  "
-            f"peak {run['peak_connect_rate_broker']:>7} conn/s (broker) {run['peak_connect_rate_hubs']:>5} (hubs)  "
+            f"peak {run['peak_connect_rate_broker']:>7} conn/s (broker) {run['peak_connect_rate_hubs']:>5} (hubs) "
+            f"{run.get('peak_online_rate_platform')} (platform)  "
             f"last hub {run['last_connected_s']:>6} s  all acked {run['time_to_all_acknowledged_s']:>6} s  "
             f"help calls acked max {e.get('max')} s  lost {run['lost']}  dup {run['duplicates_by_id']}  "
             f"broker RSS {run.get('broker_peak_rss_mib')} MiB  load {run['load_before']}")
@@ -47,7 +48,8 @@ def main() -> int:
         print(f"{n} hubs:")
         print(line(r["without_jitter"]))
         print(line(r["with_jitter"]))
-        print(f"  peak ratio {r['peak_ratio_broker']} (broker) {r['peak_ratio_hubs']} (hubs); "
+        print(f"  peak ratio {r['peak_ratio_platform']} (platform) {r['peak_ratio_broker']} (broker $SYS) "
+              f"{r['peak_ratio_hubs']} (hubs); "
               f"targets {'met' if r['targets_met'] else 'MISSED'}", flush=True)
         ok = ok and bool(r["targets_met"])
     if args.json:

@@ -109,6 +109,18 @@ def peak_rate(times: Iterable[float], window_s: float = 1.0) -> int:
     return best
 
 
+def busiest_second(times: Iterable[float], window_s: float = 1.0) -> tuple[int, float]:
+    """How many events the busiest ``window_s`` holds, and when it starts."""
+    ts = sorted(times)
+    best, at, lo = 0, 0.0, 0
+    for hi, t in enumerate(ts):
+        while t - ts[lo] >= window_s:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, at = hi - lo + 1, ts[lo]
+    return best, at
+
+
 def delivery(queued: Sequence[str], acked: Iterable[str], received: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Alerts lost (queued, never acknowledged) and duplicated (received more than once) by id.
 

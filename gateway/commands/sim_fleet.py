@@ -63,22 +63,36 @@ def compare(hubs: int, **kw: Any) -> dict[str, Any]:
     """Both runs, and the issue's targets: 0 lost, 0 duplicates, peak with jitter <= 1/10 of without."""
     without = measure(hubs, jitter=False, **kw)
     with_ = measure(hubs, jitter=True, **kw)
-    ratio = with_["peak_connect_rate_broker"] / max(without["peak_connect_rate_broker"], 1.0)
-    ratio_hubs = with_["peak_connect_rate_hubs"] / max(without["peak_connect_rate_hubs"], 1)
-    met = (ratio <= 0.1 and with_["all_connected_within_window"]
+
+    def ratio(key: str) -> float:
+        return round(float(with_[key]) / max(float(without[key]), 1.0), 4)
+
+    # The target is judged on the platform's count of "online" statuses (each one passed through the
+    # broker, time-stamped as it arrived); the broker's own $SYS count is once a second at best, and
+    # later when the broker is busy, so it flattens a burst (the rate without the spread).
+    met = (ratio("peak_online_rate_platform") <= 0.1 and with_["all_connected_within_window"]
            and all(r["lost"] == 0 and r["duplicates_by_id"] == 0 for r in (with_, without)))
-    return {"hubs": hubs, "without_jitter": without, "with_jitter": with_, "peak_ratio_broker": round(ratio, 4),
-            "peak_ratio_hubs": round(ratio_hubs, 4), "targets_met": met}
+    return {"hubs": hubs, "without_jitter": without, "with_jitter": with_,
+            "peak_ratio_platform": ratio("peak_online_rate_platform"),
+            "peak_ratio_broker": ratio("peak_connect_rate_broker"), "peak_ratio_hubs": ratio("peak_connect_rate_hubs"),
+            "targets_met": met}
 
 
 def measure(hubs: int, *, jitter: bool, window_s: float = 120.0, urgent_every: int = 100, workers: int = 2,
             timeout_s: float | None = None, say: Callable[[str], None] = print) -> dict[str, Any]:
     """One power cut and restore of ``hubs`` hubs; the figures as a dict (docs/benchmarks.md)."""
+    import logging
+
+    import structlog
+
     from gateway.logs import setup
     from simulators.fleet import BrokerConnections, fleet_broker, raise_fd_limit
     from simulators.platform import PlatformEmulator
 
-    setup("error")  # thousands of hubs: their info lines would be the whole run's cost
+    # Thousands of hubs share this process's one core: their info lines would be much of the run's
+    # cost, so they are dropped before they are even formatted.
+    setup("error")
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     fds = raise_fd_limit(hubs)
     load_before = os.getloadavg()
     with fleet_broker() as broker:
@@ -113,7 +127,7 @@ def _peak_rss_mib(pid: int | None) -> float | None:
 async def _phases(hubs: int, port: int, jitter: bool, window_s: float, urgent_every: int, platforms: list[Any],
                   counter: Any, timeout_s: float, say: Callable[[str], None]) -> dict[str, Any]:
     from gateway.fleet import HubFleet
-    from simulators.fleet import delivery, peak_rate
+    from simulators.fleet import busiest_second, delivery, peak_rate
 
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=CONNECT_THREADS))
     fleet = HubFleet(hubs, "127.0.0.1", port, urgent_every=urgent_every)
@@ -143,6 +157,8 @@ async def _phases(hubs: int, port: int, jitter: bool, window_s: float, urgent_ev
         urgent = [h.acked_at[h.help_id] - restore for h in fleet.hubs if h.help_id in h.acked_at]
         stats = delivery([a for h in fleet.hubs for a in h.queued],
                          [a for h in fleet.hubs for a in h.acked_at], received)
+        connacks = [t - restore for h in fleet.hubs for t in h.connected_at if t >= restore]
+        _, busiest_at = busiest_second(connacks)
         skipped = sum(h.uplink.counters["boot_spread_skipped"] for h in fleet.hubs if h.uplink is not None)
         last = max(firsts, default=float("nan"))
         return {
@@ -150,6 +166,11 @@ async def _phases(hubs: int, port: int, jitter: bool, window_s: float, urgent_ev
             "all_acknowledged": done,
             "peak_connect_rate_broker": round(counter.peak_rate(restore), 1),
             "peak_connect_rate_hubs": peak_rate(t for h in fleet.hubs for t in h.connected_at if t >= restore),
+            # The platform's count: each hub says "online" right after its CONNACK, through the broker.
+            "peak_online_rate_platform": peak_rate(s.at for p in platforms for s in list(p.statuses)
+                                                   if s.at >= restore and not s.retain and s.payload == b"online"),
+            "busiest_second_at_s": round(busiest_at, 2),
+            "connected_in_first_second": sum(1 for t in connacks if t < boot_loop_s + 1.0),
             "hubs_connected": len(firsts), "all_connected": len(firsts) == hubs,
             "last_connected_s": round(last, 2), "boot_loop_s": round(boot_loop_s, 2),
             "all_connected_within_window": len(firsts) == hubs and last <= max(window_s, 1.0),
