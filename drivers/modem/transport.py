@@ -314,6 +314,8 @@ class Modem:
                 sim = at.parse_cpin(line)
                 if sim != self._status.sim:
                     self._publish(replace(self._status, sim=sim))
+                if sim == "ready" and not self._set_up:
+                    self._poke()  # the SMS commands the set-up needs work from now on
             elif kind == "boot":
                 self.counters["modem_restarts"] += 1
                 log.warning("modem.restarted", port=self.port)

@@ -249,3 +249,25 @@ async def test_a_modem_left_at_the_prompt_by_a_dead_hub_is_set_up_at_once(tmp_pa
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         emu.stop()
+
+
+async def test_a_modem_that_refuses_its_set_up_is_still_watched_and_set_up_once_it_can(tmp_path):
+    emu = ModemEmulator(tmp_path / "modem")
+    emu.sim = "absent"  # every SMS command: +CMS ERROR: 310
+    emu.start()
+    received: list[IncomingSms] = []
+    modem = Modem(str(emu.link), on_sms=received.append, status_interval_s=30.0, command_timeout_s=0.5)
+    task = asyncio.create_task(modem.run())
+    try:
+        await until(lambda: modem.status.connected and modem.status.sim == "absent")
+        with pytest.raises(ModemError) as e:
+            await modem.send_sms("+8613800000000", "help")
+        assert e.value.reason == "no_sim"
+        emu.insert_sim()  # "+CPIN: READY": set up now, not at the next retry
+        await until(lambda: modem.status.sim == "ready" and emu.cnmi, within_s=3)
+        emu.deliver("+8613900000001", "OK 1a2b")
+        await until(lambda: received)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        emu.stop()
