@@ -297,6 +297,16 @@ class Modem:
     # --- lines nobody asked for -----------------------------------------------------------
 
     def _unsolicited(self, line: str) -> None:
+        """Called from the serial protocol's data_received: nothing may escape it (asyncio would
+        close the port over it)."""
+        try:
+            self._route(line)
+        except Exception:
+            self.counters["urc_crashed"] += 1
+            if self.counters["urc_crashed"] == 1:
+                log.exception("modem.urc_crashed", line=line[:80])
+
+    def _route(self, line: str) -> None:
         kind = at.classify(line)
         try:
             if kind == "cmti":
