@@ -56,6 +56,7 @@ class ModemEmulator:
         self.storage: dict[int, tuple[int, str]] = {}  # index -> (stat, pdu); 0 unread, 1 read
         self.refused = 0
         self.dropped_deliveries = 0
+        self.dropped_bytes = 0
         self._refuse: list[int | None] = []  # +CMS ERROR codes for the next sends (None: let it go)
         self._delay_s = 0.0
         self._hung = False
@@ -100,6 +101,7 @@ class ModemEmulator:
         attrs = termios.tcgetattr(slave)
         attrs[3] &= ~termios.ECHO
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        os.set_blocking(master, False)
         self._master, self._slave = master, slave
         tmp = self.link.with_name(self.link.name + ".new")
         with contextlib.suppress(FileNotFoundError):
@@ -123,10 +125,22 @@ class ModemEmulator:
         self._thread = None
 
     def write_raw(self, data: bytes) -> None:
+        """Write to the hub; what a hub that stopped reading has not taken within 2 s is dropped
+        (counted in ``dropped_bytes``), so ``stop()`` never waits behind a full pty."""
         with self._lock:
             if self._master is None:
                 raise RuntimeError("the emulated modem is unplugged")
-            os.write(self._master, data)
+            view = memoryview(data)
+            deadline = time.monotonic() + 2.0
+            while view:
+                _, writable, _ = select.select([], [self._master], [], max(0.0, deadline - time.monotonic()))
+                if not writable:
+                    self.dropped_bytes += len(view)
+                    return
+                try:
+                    view = view[os.write(self._master, view):]
+                except BlockingIOError:
+                    continue
 
     def _say(self, *lines: str) -> None:
         with contextlib.suppress(OSError, RuntimeError):
