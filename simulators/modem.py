@@ -24,20 +24,13 @@ import threading
 import time
 import tty
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.modem.pdu import PduError, decode_submit, encode_deliver
+from drivers.modem.pdu import encode_deliver
+from simulators.modem_sms import SentMessages, SentSms, SimStorage
 
 CTRL_Z, ESC = 0x1A, 0x1B
-STORAGE = 30  # a SIM holds a few dozen messages
-
-
-@dataclass(frozen=True)
-class SentSms:
-    number: str
-    text: str
-    parts: int
+__all__ = ["ModemEmulator", "SentSms"]
 
 
 class ModemEmulator:
@@ -48,28 +41,35 @@ class ModemEmulator:
         self.link = Path(link)
         self.operator = operator
         self.csq = csq
-        self.on_sent = on_sent
         self.sim = "ready"           # ready | absent | pin
         self.stat = 1                # +CREG/+CEREG <stat>: 1 home, 2 searching, 5 roaming ...
-        self.sent: list[SentSms] = []
+        self._outbox = SentMessages(on_sent)
+        self.sent: list[SentSms] = self._outbox.sent
         self.commands: list[str] = []
-        self.storage: dict[int, tuple[int, str]] = {}  # index -> (stat, pdu); 0 unread, 1 read
+        self._sim = SimStorage()
+        self.storage = self._sim.slots  # index -> (stat, pdu); stat 0 unread, 1 read
         self.refused = 0
-        self.dropped_deliveries = 0
         self.dropped_bytes = 0
         self._refuse: list[int | None] = []  # +CMS ERROR codes for the next sends (None: let it go)
         self._delay_s = 0.0
         self._hung = False
         self._hang_on: str | None = None
-        self._mr = random.randrange(256)
         self._deliver_ref = random.randrange(256)
-        self._parts: dict[tuple[str, int, int], dict[int, str]] = {}
         self._reset_settings()
         self._master: int | None = None
         self._slave: int | None = None
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._running = False
+
+    @property
+    def on_sent(self) -> Callable[[SentSms], None] | None:
+        """Called (in the emulator's thread) with every SMS the hub sent, once all its parts came."""
+        return self._outbox.on_sent
+
+    @on_sent.setter
+    def on_sent(self, callback: Callable[[SentSms], None] | None) -> None:
+        self._outbox.on_sent = callback
 
     def _reset_settings(self) -> None:
         self.echo = True
@@ -215,15 +215,9 @@ class ModemEmulator:
         slot) and announced with ``+CMTI``. The storage indices used."""
         when = sent_at or dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0)
         self._deliver_ref = (self._deliver_ref + 1) % 256
-        indices = []
         with self._lock:
-            for pdu in encode_deliver(sender, text, when, concat_ref=self._deliver_ref, smsc="+8613800100500"):
-                free = next((i for i in range(STORAGE) if i not in self.storage), None)
-                if free is None:
-                    self.dropped_deliveries += 1
-                    continue
-                self.storage[free] = (0, pdu)
-                indices.append(free)
+            indices = self._sim.store(encode_deliver(sender, text, when, concat_ref=self._deliver_ref,
+                                                     smsc="+8613800100500"))
         for index in indices:
             if self.cnmi:
                 self._say(f'+CMTI: "SM",{index}')
@@ -339,40 +333,12 @@ class ModemEmulator:
         if upper == "AT+COPS?":
             registered = self.stat in (1, 5)
             return [f'+COPS: 0,0,"{self.operator}",7' if registered else "+COPS: 0", "OK"]
-        if upper.startswith("AT+CPMS="):
-            used = len(self.storage)
-            return [f"+CPMS: {used},{STORAGE},{used},{STORAGE},{used},{STORAGE}", "OK"]
-        if upper.startswith(("AT+CMGR=", "AT+CMGD=", "AT+CMGL=")):
-            return self._storage_command(upper)
+        if upper.startswith(("AT+CPMS=", "AT+CMGR=", "AT+CMGD=", "AT+CMGL=")):
+            if self.sim != "ready":
+                return ["+CMS ERROR: 310"]
+            with self._lock:
+                return self._sim.answer(upper)
         return ["ERROR"]
-
-    def _storage_command(self, upper: str) -> list[str]:
-        if self.sim != "ready":
-            return ["+CMS ERROR: 310"]
-        args = upper.split("=", 1)[1].split(",")
-        try:
-            first = int(args[0])
-        except ValueError:
-            return ["+CMS ERROR: 302"]
-        with self._lock:
-            if upper.startswith("AT+CMGR="):
-                if first not in self.storage:
-                    return ["OK"]
-                stat, pdu = self.storage[first]
-                self.storage[first] = (1, pdu)
-                return [f"+CMGR: {stat},,{_tpdu_length(pdu)}", pdu, "OK"]
-            if upper.startswith("AT+CMGD="):
-                if len(args) > 1 and args[1].strip() == "4":
-                    self.storage.clear()
-                else:
-                    self.storage.pop(first, None)
-                return ["OK"]
-            out = []
-            for index, (stat, pdu) in sorted(self.storage.items()):
-                if first == 4 or first == stat:
-                    out += [f"+CMGL: {index},{stat},,{_tpdu_length(pdu)}", pdu]
-                    self.storage[index] = (1, pdu)
-            return [*out, "OK"]
 
     def _submitted(self, length: int, pdu: str) -> list[str]:
         with self._lock:
@@ -380,36 +346,8 @@ class ModemEmulator:
             if code is not None:
                 self.refused += 1
                 return [f"+CMS ERROR: {code}"]
-        if self.stat not in (1, 5):
-            return ["+CMS ERROR: 331"]  # no network service
-        try:
-            submit = decode_submit(pdu)
-        except PduError:
-            return ["+CMS ERROR: 304"]
-        if _tpdu_length(pdu) != length:
-            return ["+CMS ERROR: 304"]
-        self._mr = (self._mr + 1) % 256
-        c = submit.concat
-        if c is None or c.total == 1:
-            self._record(SentSms(submit.number, submit.text, 1))
-        else:
-            parts = self._parts.setdefault((submit.number, c.ref, c.total), {})
-            parts[c.seq] = submit.text
-            if len(parts) == c.total:
-                del self._parts[(submit.number, c.ref, c.total)]
-                self._record(SentSms(submit.number, "".join(parts[i] for i in range(1, c.total + 1)), c.total))
-        return [f"+CMGS: {self._mr}", "OK"]
-
-    def _record(self, sms: SentSms) -> None:
-        self.sent.append(sms)
-        if self.on_sent is not None:
-            self.on_sent(sms)
+            if self.stat not in (1, 5):
+                return ["+CMS ERROR: 331"]  # no network service
+            return self._outbox.submit(length, pdu)
 
 
-def _tpdu_length(pdu: str) -> int:
-    """Octets after the SMSC information, as ``AT+CMGS=<n>`` and ``+CMGR`` count them."""
-    try:
-        data = bytes.fromhex(pdu)
-    except ValueError:
-        return -1
-    return len(data) - 1 - data[0] if data else -1
