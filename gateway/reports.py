@@ -41,13 +41,13 @@ def hub_status(hub: Hub) -> dict[str, Any]:
         "platform_switch": hub.switch.last,
         "home_learning": home_learning(hub),
         "vitals": vitals_view(hub.pipeline.detectors, int(hub.clock.now().local // 86400)),
+        "second_path": _second_path(hub),
     }
 
 def hub_health(hub: Hub) -> dict[str, Any]:
     seen = {d.id: d.last_seen_wall for d in hub.registry.devices.values()}
     body: dict[str, Any] = {
         "site": hub.config.site.id,
-        "second_path": _second_path(hub),
         "version": __version__,
         "uptime_s": round(hub.clock.uptime_s(), 1),
         "clock_synced": hub.clock.synced,
@@ -98,6 +98,9 @@ def home_learning(hub: Hub) -> dict[str, Any] | None:
                 _learning_cache["home"] = (key, value)
             return value
     return None
+
+
+_learning_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 
 
 JOURNAL_SKIP = ("vital", "accel", "status")  # never a sign of life; a wearable's vitals come at 1 Hz
