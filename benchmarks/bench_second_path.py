@@ -56,7 +56,8 @@ def config(work: Path, port: int, rflink: Path, modem: Path, after_s: float | No
         second["after_s"] = after_s
     return {
         "site": {"id": "bench"},
-        "platform": {"host": "127.0.0.1", "port": port},  # the defaults: keepalive 30 s, reconnect 1-60 s
+        # The defaults (keepalive 30 s, reconnect 1-60 s), but no fleet slot to wait for after a boot.
+        "platform": {"host": "127.0.0.1", "port": port, "boot_spread_s": 0.0},
         "storage": {"path": str(work / "state" / "carehub.db")},
         "rflink": {"enabled": True, "port": str(rflink)},
         "web": {"enabled": False},
