@@ -19,7 +19,7 @@ from gateway.config import Config, FieldError, to_data
 from gateway.config.schema import PlatformConfig
 from gateway.probe import PROBE_NO_CONNECT
 from gateway.store import AlertRow
-from gateway.web import forms, i18n
+from gateway.web import device_state, forms, i18n
 from gateway.web.audit import AuditLog, changes
 from gateway.web.forms import FormErrors, FormField
 from gateway.web.limits import LogOnce, RateLimit, StreamSlots
@@ -125,6 +125,8 @@ def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -
         label=lambda prefix, value: _label(t, prefix, value),
         event_text=lambda ev: event_text(t, ev),
         ago=lambda wall: reltime(t, wall, now), dur=lambda seconds: duration(t, seconds),
+        ds=device_state.states(t, lambda wall: reltime(t, wall, now)),
+        never_help=lambda devices: device_state.never_help(t, devices),
         home_name=request.app[HUB].config.site.name if session is not None else "",
         **ctx,
     )

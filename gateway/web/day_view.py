@@ -23,6 +23,7 @@ MAX_LANES = 8
 # Told apart by people with the common colour blindnesses (Okabe & Ito), then two greys.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000", "#777777")
 SILENCE_WARN = 0.75  # share of the limit after which a silence is a reason to look
+NAMES_SHOWN = 4  # devices named in one reason; the rest counted
 OUT_FILL, ALERT_STROKE, EMPTY_FILL = "#8c959f", "#b42318", "#eaeef2"
 DRAWN_KEEP = 4  # drawings kept (languages x the last few journal states)
 
@@ -149,16 +150,26 @@ def summary(status: dict[str, Any], view: dict[str, Any], t: T, label: Callable[
         reasons.append((level, t("glance.reason.alert", what=label("finding", a["type"])) + where))
     if not status["platform"]["connected"]:
         reasons.append(("bad", t("glance.reason.platform")))
+    # Per kind of trouble, one line, however many devices have it (a new hub: fifty never heard).
+    troubled: dict[str, list[str]] = {"silent": [], "never": [], "battery": [], "not_worn": []}
     for d in status["devices"]:
         name = d.get("name") or d["id"]
         if d.get("online") is False:
-            reasons.append(("warn", t("glance.reason.silent", name=name)))
+            troubled["silent"].append(name)
         elif d.get("last_seen_wall") is None:
-            reasons.append(("warn", t("glance.reason.never", name=name)))
+            troubled["never"].append(name)
         if d.get("battery_low"):
-            reasons.append(("warn", t("glance.reason.battery", name=name)))
+            troubled["battery"].append(name)
         if d.get("worn") is False:
-            reasons.append(("warn", t("glance.reason.not_worn", name=name)))
+            troubled["not_worn"].append(name)
+    for kind, names in troubled.items():
+        if len(names) == 1:
+            reasons.append(("warn", t(f"glance.reason.{kind}", name=names[0])))
+        elif names:
+            shown = t("punct.list").join(names[:NAMES_SHOWN])
+            if len(names) > NAMES_SHOWN:
+                shown += t("glance.and_more", n=len(names) - NAMES_SHOWN)
+            reasons.append(("warn", t(f"glance.reason.{kind}_many", n=len(names), names=shown)))
     last = (view.get("monitor") or {}).get("last")
     if last and not last["raised"] and not view.get("out_since") and last["limit_s"] > 0 \
             and last["silence_s"] >= SILENCE_WARN * last["limit_s"]:

@@ -398,3 +398,27 @@ def test_the_catalogues_carry_the_day_view_words_in_both_languages() -> None:
         keys = {k for k in en if k.startswith(prefix)}
         assert keys and keys == {k for k in zh if k.startswith(prefix)}, prefix
     json.dumps(en, ensure_ascii=False)
+
+
+def test_many_devices_with_the_same_trouble_are_one_reason() -> None:
+    s = summary(status(devices=[device(id=f"sos-{i}", last_seen_wall=None) for i in range(6)]))
+    assert [r["text"] for r in s["reasons"]] == [
+        "6 devices have never been heard: sos-0, sos-1, sos-2, sos-3 and 2 more."]
+    zh = summary(status(devices=[device(id=f"sos-{i}", battery_low=True) for i in range(2)]), t=t_zh)
+    assert zh["reasons"][0]["text"] == "2 个设备电量低：sos-0、sos-1。"
+
+
+@pytest.mark.parametrize(("fields", "battery", "signal"), [
+    ({}, "unknown", "unknown"), ({"battery_low": False, "rssi": -60.0}, "ok", "ok"),
+    ({"battery_low": True, "rssi": -91.0}, "low", "weak"), ({"battery_pct": 12.0}, "low", "unknown"),
+    ({"battery_pct": 80.0}, "ok", "unknown"),
+])
+def test_battery_and_signal_say_ok_low_or_unknown(fields: dict[str, Any], battery: str, signal: str) -> None:
+    from gateway.web import device_state
+
+    d = device(battery_low=None) | fields
+    assert device_state.battery_state(d) == battery and device_state.signal_state(d) == signal
+    cell = device_state.battery(t_en, d)
+    assert f'class="ico ico-battery {battery}" role="img" aria-label="Battery"' in cell
+    assert device_state.position(t_zh, device(kind="door", active=False)) == '<span class="dstate">关着</span>'
+    assert device_state.position(t_en, device(kind="pir", active=True)) == ""
