@@ -49,6 +49,18 @@ class Extra:
     attempts: int = 0
 
 
+def sent_times(ledger: SmsLedger, now_t: float, now_wall: float) -> dict[tuple[str, str], float]:
+    """When each (alert, number) last had an SMS, on this boot's monotonic clock (from the ledger's wall
+    times, so that the gap between two levels holds across a restart; a time in the future is ignored)."""
+    out: dict[tuple[str, str], float] = {}
+    for alert_id, history in ledger.histories.items():
+        for h in history:
+            age = now_wall - h["wall"]
+            if h["event"] == Outcome.SENT.value and age >= 0:
+                out[(alert_id, h["number"])] = now_t - age
+    return out
+
+
 class AlertSender:
     def __init__(self, cfg: SecondPathConfig, ctx: PathContext, ledger: SmsLedger, modem: SmsModem,
                  counters: Counter[str]) -> None:
@@ -59,7 +71,7 @@ class AlertSender:
         self.counters = counters
         self.recipients = {r.number: r for r in cfg.recipients}
         self._due_t: dict[str, float] = {}
-        self._sent_t: dict[tuple[str, str], float] = {}  # (alert, number) -> when its last SMS went
+        self._sent_t = sent_times(ledger, time.monotonic(), time.time())  # (alert, number) -> its last SMS
         self._last_up_t = time.monotonic()
         self.extras: deque[Extra] = deque(maxlen=32)
         self.wake = asyncio.Event()

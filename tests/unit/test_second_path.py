@@ -400,3 +400,16 @@ async def test_old_records_are_pruned_but_never_those_of_an_open_alert(tmp_path)
 
     later = SmsLedger(w.store, wall=lambda: time.time() + 2 * KEEP_DAYS * 86400)  # a clock far ahead
     assert any(k.alert_id == alert_id for k in later.states)
+
+
+def test_the_gap_between_two_levels_holds_across_a_restart(tmp_path):
+    from gateway.paths.ledger import SmsLedger
+    from gateway.paths.sender import sent_times
+
+    w = World(tmp_path)
+    ledger = SmsLedger(w.store, wall=lambda: 1000.0)
+    ledger.record("a", 0, FAMILY, "attempt", {})
+    ledger.record("a", 0, FAMILY, "sent", {})
+    again = SmsLedger(w.store, wall=lambda: 1010.0)
+    assert sent_times(again, now_t=50.0, now_wall=1010.0) == {("a", FAMILY): 40.0}
+    assert sent_times(again, now_t=50.0, now_wall=900.0) == {}  # the clock went back: no gap kept
