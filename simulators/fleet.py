@@ -90,11 +90,14 @@ class BrokerConnections:
     def peak_rate(self, since: float) -> float:
         """The most connections gained between two consecutive samples after ``since``, per second."""
         with self._lock:
-            samples = [s for s in self.samples if s[0] >= since - 1.5]
+            # The broker publishes the count only when it changed: the last one before ``since`` is the
+            # level the burst started from, however old it is.
+            before = [s for s in self.samples if s[0] < since][-1:]
+            samples = before + [s for s in self.samples if s[0] >= since]
         best = 0.0
         for (t0, n0), (t1, n1) in itertools.pairwise(samples):
             if n1 > n0 and t1 > t0:
-                best = max(best, (n1 - n0) / max(t1 - t0, 1.0))
+                best = max(best, (n1 - n0) / min(max(t1 - t0, 1.0), max(t1 - since, 1.0)))
         return best
 
 

@@ -65,13 +65,14 @@ def compare(hubs: int, **kw: Any) -> dict[str, Any]:
     without = measure(hubs, jitter=False, **kw)
     with_ = measure(hubs, jitter=True, **kw)
 
-    def ratio(key: str) -> float:
-        return round(float(with_[key]) / max(float(without[key]), 1.0), 4)
+    def ratio(key: str) -> float | None:
+        return round(float(with_[key]) / float(without[key]), 4) if without[key] else None
 
     # The target is judged on the platform's count of "online" statuses (each one passed through the
     # broker, time-stamped as it arrived); the broker's own $SYS count is once a second at best, and
     # later when the broker is busy, so it flattens a burst (the rate without the spread).
-    met = (ratio("peak_online_rate_platform") <= 0.1 and with_["all_connected_within_window"]
+    platform_ratio = ratio("peak_online_rate_platform")
+    met = (platform_ratio is not None and platform_ratio <= 0.1 and with_["all_connected_within_window"]
            and all(r["lost"] == 0 and r["duplicates_by_id"] == 0 for r in (with_, without)))
     return {"hubs": hubs, "without_jitter": without, "with_jitter": with_,
             "peak_ratio_platform": ratio("peak_online_rate_platform"),
