@@ -226,8 +226,7 @@ class HomeMonitor:
 
     def _locate(self, t: float) -> None:
         """The silence's context from what the radars say now: here, left, or nothing (presence.py)."""
-        if self._last is not None:
-            last = self._last
+        if (last := self._last) is not None:
             context, last.radar, last.left = self.radars.context(last.room, last.base, last.occupancy, last.t)
             if context != last.context:
                 self._still_ended(last, t)  # the radar saw the person go, or stopped seeing them
@@ -322,16 +321,18 @@ class HomeMonitor:
             last.context, last_hour, floor, ceiling, default)
         seconds, kind = limit.seconds, "room_dwell" if dwell else "inactivity"
         why = "learned limit" if fixed is None else "radar still_alert_min"
-        if fixed is None and dwell and limit.learned and limit.long_ones >= MIN_LEAVES_ROOM:
+        if model is self.still and fixed is None:
+            # Never later than silence alone; as silence alone if stillness there often runs long (baths, ghosts).
+            raw = model.raw(last.context, last_hour)
+            b_floor, b_ceiling, b_default, b_dwell = self._rails(last.base, last_hour)
+            base = self.gaps.limit(last.base, last_hour, b_floor, b_ceiling, b_default)
+            if limit.long_ones >= MIN_LEAVES_ROOM and raw is not None and raw[0] > ceiling:
+                seconds, kind, why = base.seconds, "room_dwell" if b_dwell else "inactivity", "learned limit, no radar"
+            seconds = min(seconds, base.seconds)
+        elif fixed is None and dwell and limit.learned and limit.long_ones >= MIN_LEAVES_ROOM:
             # This home's history says the person usually leaves the room silently after this sensor.
             raw = model.raw(last.context, last_hour)
-            if raw is not None and raw[0] > ceiling and here:
-                # Or, with a radar, that long stillness there is this home's habit (a long bath) or a ghost
-                # target: held to the sign of life's own limit, as if there were no radar.
-                floor, ceiling, default, dwell = self._rails(last.base, last_hour)
-                limit = self.gaps.limit(last.base, last_hour, floor, ceiling, default)
-                seconds, kind, why = limit.seconds, "room_dwell" if dwell else "inactivity", "learned limit, no radar"
-            elif raw is not None and raw[0] > ceiling:
+            if raw is not None and raw[0] > ceiling:
                 # Back to bed after the night's visit, or on into the day: that silence's own ceiling.
                 cap = s.sleep_ceiling_min if s.is_night(last_hour) else s.inactivity_ceiling_min
                 seconds, kind = min(cap * 60, raw[0]), "inactivity"
