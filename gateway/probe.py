@@ -44,7 +44,8 @@ async def probe_broker(platform: PlatformConfig, timeout_s: float = 5.0) -> tupl
     try:
         client.connect_async(platform.host, platform.port, keepalive=10)
         client.loop_start()
-        ok, text = await asyncio.wait_for(result, timeout_s)
+        async with asyncio.timeout(timeout_s):
+            ok, text = await result
     except (TimeoutError, OSError):
         ok, text = False, PROBE_NO_CONNECT
     finally:

@@ -155,7 +155,8 @@ class WearableDriver:
         while True:
             try:
                 radio = self._radio_factory()
-                await asyncio.wait_for(radio.start_scan(self._on_advert), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    await radio.start_scan(self._on_advert)
             except Exception as exc:  # no D-Bus, no BlueZ, no adapter, adapter off...
                 self._radio = None
                 self.counters["radio_unavailable"] += 1
@@ -187,7 +188,8 @@ class WearableDriver:
                 self.counters["scanner_restarts"] += 1
                 (log.warning if worn_away else log.info)("ble.scanner_restart", quiet_s=round(quiet, 1))
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(radio.stop_scan(), self._timeout)
+                    async with asyncio.timeout(self._timeout):
+                        await radio.stop_scan()
                 return
 
     def _on_advert(self, advert: Advert) -> None:
@@ -219,14 +221,16 @@ class WearableDriver:
             lost = asyncio.Event()
             link: Link | None = None
             try:
-                link = await asyncio.wait_for(radio.connect(spec.address, lost.set, self._timeout), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    link = await radio.connect(spec.address, lost.set, self._timeout)
                 await self._subscribe(state, link)
             except Exception as exc:
                 self.counters["connect_failed"] += 1
                 log.warning("ble.connect_failed", wearable=spec.id, error=explain(exc), retry_s=round(delay, 1))
                 if link is not None:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(link.disconnect(), self._timeout)
+                        async with asyncio.timeout(self._timeout):
+                            await link.disconnect()
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self._backoff[1])
                 state.seen.clear()
@@ -250,19 +254,23 @@ class WearableDriver:
         state.decoder = decoder
         if isinstance(decoder, CarehubDecoder):
             # Presses made while we were away are history, not live calls: start from the current counter.
-            decoder.sync_button(await asyncio.wait_for(link.read(BUTTON), self._timeout))
+            async with asyncio.timeout(self._timeout):
+                decoder.sync_button(await link.read(BUTTON))
         if isinstance(decoder, MicrobitDecoder):
-            await asyncio.wait_for(link.write(ACCELEROMETER_PERIOD, PERIOD_MS.to_bytes(2, "little")), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await link.write(ACCELEROMETER_PERIOD, PERIOD_MS.to_bytes(2, "little"))
         for uuid in decoder.notify_uuids():
             try:
-                await asyncio.wait_for(link.start_notify(uuid, self._handler(decoder, uuid)), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    await link.start_notify(uuid, self._handler(decoder, uuid))
             except Exception:
                 if uuid == BATTERY_LEVEL:
                     self.counters["no_battery_service"] += 1  # optional: not every device has it
                     continue
                 raise
         with contextlib.suppress(Exception):
-            level = await asyncio.wait_for(link.read(BATTERY_LEVEL), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                level = await link.read(BATTERY_LEVEL)
             self._deliver(decoder, BATTERY_LEVEL, level)
 
     def _handler(self, decoder: ProfileDecoder, uuid: str) -> Callable[[bytes], None]:

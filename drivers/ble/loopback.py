@@ -81,7 +81,8 @@ class LoopbackRadio:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._connecting[address.upper()] = done
         await self._send({"op": "connect", "address": address})
-        await asyncio.wait_for(done, attempt_timeout_s)
+        async with asyncio.timeout(attempt_timeout_s):
+            await done
         self._on_disconnect[address.upper()] = on_disconnect
         return LoopbackLink(self, address)
 

@@ -151,7 +151,8 @@ class Rtl433Driver:
                     with contextlib.suppress(ProcessLookupError):
                         proc.terminate()
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(proc.wait(), 5)
+                        async with asyncio.timeout(5):
+                            await proc.wait()
                     if proc.returncode is None:
                         with contextlib.suppress(ProcessLookupError):
                             proc.kill()
