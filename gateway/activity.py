@@ -92,11 +92,12 @@ class ActivityLog:
             totals[room] = totals.get(room, 0) + sum(cells)
         rooms = sorted(totals, key=lambda r: (-totals[r], r))
         today_date, now_slot = local_day_and_slot(now)
+        marks = _alert_marks(alerts)
         out = []
         for date in dates:
             per_room = {room: cells for (d, room), cells in self.counts.items() if d == date}
             out.append({"date": date, "today": date == today_date, "rooms": per_room,
-                        "outings": _ranges(outings, date), "alerts": _alert_marks(alerts, date)})
+                        "outings": _ranges(outings, date), "alerts": marks.get(date, [])})
         # What the drawing depends on: the page redraws the strips only when this changes.
         key = (self.last_id, today_date, now_slot, tuple(outings),
                tuple(sorted((d, r, sum(c)) for (d, r), c in self.counts.items())),
@@ -116,14 +117,15 @@ def _ranges(spans: list[tuple[float, float]], date: str) -> list[tuple[int, int]
     return out
 
 
-def _alert_marks(alerts: Iterable[dict[str, Any]], date: str) -> list[dict[str, Any]]:
-    out = []
+def _alert_marks(alerts: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per date, one mark per kind of alert and quarter hour (fifty presses in a minute are one mark)."""
+    out: dict[str, dict[tuple[int, str], dict[str, Any]]] = {}
     for a in alerts:
         d, slot = local_day_and_slot(float(a["raised_wall"]))
-        if d == date:
-            out.append({"slot": slot, "type": a["type"], "severity": a["severity"], "room": a.get("room"),
-                        "wall": a["raised_wall"]})
-    return out
+        out.setdefault(d, {}).setdefault((slot, str(a["type"])), {
+            "slot": slot, "type": a["type"], "severity": a["severity"], "room": a.get("room"),
+            "wall": a["raised_wall"]})
+    return {d: sorted(m.values(), key=lambda x: (x["slot"], str(x["type"]))) for d, m in out.items()}
 
 
 def last_sign_of(explained: dict[str, Any] | None, log: ActivityLog, now: float) -> dict[str, Any] | None:

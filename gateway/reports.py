@@ -122,8 +122,8 @@ def person_day(hub: Hub) -> dict[str, Any]:
         if len(rows) < JOURNAL_BATCH:
             break
     log.last_id = max(log.last_id, top)  # the rows skipped by kind are not read again
-    alerts = [{"type": a.type, "severity": a.severity, "room": a.room, "raised_wall": a.raised_wall}
-              for a in hub.store.alerts(None, 200) if not a.test and a.raised_wall >= since]
+    alerts = [{"type": kind, "severity": severity, "room": room, "raised_wall": wall}
+              for kind, severity, room, wall in hub.store.alerts_raised_since(since)]
     monitor = next((d for d in hub.pipeline.detectors if isinstance(d, HomeMonitor)), None)
     explained = now_view(monitor, hub.clock.now()) if monitor is not None else None
     return {"wall": now, "last_sign": last_sign_of(explained, log, now), "out_since": log.out_now(now),

@@ -279,6 +279,14 @@ class Store:
             )
         return [alert_from_row(r) for r in rows.fetchall()]
 
+    def alerts_raised_since(self, since_wall: float, limit: int = 1000) -> list[tuple[str, str, str | None, float]]:
+        """(type, severity, room, raised_wall) of the alerts raised since, tests left out: the day view's marks,
+        read without each alert's evidence."""
+        rows = self._db.execute(
+            "SELECT type, severity, room, raised_wall FROM alerts WHERE test = 0 AND raised_wall >= ? "
+            "ORDER BY raised_wall DESC LIMIT ?", (since_wall, limit)).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
     # --- outbox ---------------------------------------------------------------
 
     def enqueue(

@@ -32,8 +32,8 @@ def signal_state(d: Mapping[str, Any]) -> str:
 
 def _cell(t: T, what: str, state: str, words: str, extra: str) -> Markup:
     # The icon is named for a screen reader ("Battery"); the words say the state.
-    return Markup('<span class="dstate {s}"><i class="ico ico-{k} {s}" role="img" aria-label="{w}"></i>{words}{extra}'
-                  '</span>').format(s=state, k=what, w=t(f"devices.{what}"), words=words, extra=extra)
+    return Markup(f'<span class="dstate {state}"><i class="ico ico-{what} {state}" role="img" '
+                  f'aria-label="{escape(t(f"devices.{what}"))}"></i>{escape(words)}{escape(extra)}</span>')
 
 
 def battery(t: T, d: Mapping[str, Any]) -> Markup:
@@ -53,17 +53,17 @@ def position(t: T, d: Mapping[str, Any]) -> Markup:
     active = d.get("active")
     if active is None or kind not in POSITIONS:
         return Markup("")
-    return Markup('<span class="dstate">{}</span>').format(t(f"device.position.{kind}.{'on' if active else 'off'}"))
+    words = t(f"device.position.{kind}.{'on' if active else 'off'}")
+    return Markup(f'<span class="dstate">{escape(words)}</span>')
 
 
 def heard(t: T, ago: Callable[[float | None], Markup], d: Mapping[str, Any]) -> Markup:
     """When it was last heard; never heard: said, with a mark to the one line that says what to do."""
     wall = d.get("last_seen_wall")
     if wall:
-        offline = Markup(' <span class="bad">{}</span>').format(t("devices.offline")) if d.get("online") is False \
-            else Markup("")
-        return ago(wall) + offline
-    return Markup('<span class="warn">{}</span><sup aria-hidden="true">*</sup>').format(t("devices.never"))
+        offline = f' <span class="bad">{escape(t("devices.offline"))}</span>' if d.get("online") is False else ""
+        return ago(wall) + Markup(offline)
+    return Markup(f'<span class="warn">{escape(t("devices.never"))}</span><sup aria-hidden="true">*</sup>')
 
 
 def never_help(t: T, devices: list[Mapping[str, Any]]) -> Markup:

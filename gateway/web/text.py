@@ -39,8 +39,8 @@ def reltime(t: Callable[..., str], wall: float | None, now: float) -> Markup:
     if wall is None:
         return Markup("—")
     iso = datetime.fromtimestamp(wall).astimezone().isoformat(timespec="seconds")
-    return Markup('<time class="rel" datetime="{}" title="{}" tabindex="0" data-wall="{}">{}</time>').format(
-        iso, _when(wall), f"{wall:.0f}", escape(ago(t, wall, now)))
+    return Markup(f'<time class="rel" datetime="{iso}" title="{_when(wall)}" tabindex="0" data-wall="{wall:.0f}">'
+                  f'{escape(ago(t, wall, now))}</time>')
 
 
 def duration(t: Callable[..., str], seconds: float) -> str:
