@@ -515,7 +515,8 @@ def test_the_status_page_shows_a_week_of_the_person_s_days(browser: Any, tmp_pat
     # Devices that say their state, and the detection form in sections.
     page.get_by_role("link", name="Devices").click()
     expect(page.locator("li.device", has_text="pir-living")).to_contain_text("Last heard")
-    expect(page.locator("li.device", has_text="sos-bed")).to_contain_text("Press its button")
+    expect(page.locator("li.device", has_text="sos-bed")).to_contain_text("never")
+    expect(page.locator("#never-heard")).to_contain_text("Press its button")  # said once, under the list
     expect(page.locator("main")).not_to_contain_text("Remove")
     page.get_by_role("link", name="Detection").click()
     expect(page.locator("fieldset legend", has_text="Falls")).to_be_visible()
