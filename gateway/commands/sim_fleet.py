@@ -88,7 +88,7 @@ def measure(hubs: int, *, jitter: bool, window_s: float = 120.0, urgent_every: i
     import structlog
 
     from gateway.logs import setup
-    from simulators.fleet import BrokerConnections, fleet_broker, raise_fd_limit
+    from simulators.fleet import FD_MARGIN, FDS_PER_HUB, BrokerConnections, fleet_broker, raise_fd_limit
     from simulators.platform import PlatformEmulator
 
     # Thousands of hubs share this process's one core: their info lines would be much of the run's
@@ -96,6 +96,9 @@ def measure(hubs: int, *, jitter: bool, window_s: float = 120.0, urgent_every: i
     setup("error")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     fds = raise_fd_limit(hubs)
+    if fds < hubs * FDS_PER_HUB + FD_MARGIN:
+        say(f"warning: open files limited to {fds} (hard limit): about {(fds - FD_MARGIN) // FDS_PER_HUB} hubs "
+            "fit; raise it (ulimit -Hn, or LimitNOFILE) for more")
     load_before = os.getloadavg()
     with fleet_broker() as broker:
         group = "carehub-platform" if workers > 1 else None
