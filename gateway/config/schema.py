@@ -19,12 +19,12 @@ from gateway.config.fields import ROOM_PATTERN as ROOM_PATTERN
 from gateway.config.fields import TLS_PORT as TLS_PORT
 from gateway.config.fields import RflinkKind as RflinkKind
 from gateway.config.power import PowerConfig as PowerConfig
+from gateway.config.second_path import SecondPathConfig
 from gateway.config.sensors import RadarConfig as RadarConfig
 from gateway.config.sensors import Rtl433Config as Rtl433Config
 from gateway.config.sensors import Rtl433DeviceConfig as Rtl433DeviceConfig
 from gateway.config.sensors import Zigbee2MqttConfig as Zigbee2MqttConfig
 from gateway.config.sensors import ZigbeeDeviceConfig as ZigbeeDeviceConfig
-from gateway.config.second_path import SecondPathConfig
 
 
 @dataclass(frozen=True)
