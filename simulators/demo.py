@@ -177,7 +177,8 @@ def demo_config(workdir: Path, broker_port: int, rflink_link: Path, web_port: in
         "web": {"enabled": True, "bind": "127.0.0.1", "port": web_port},
         "site": {"id": SITE, "name": "Demo flat"},
         "platform": {"host": "127.0.0.1", "port": broker_port, "health_interval_s": 30.0,
-                     "reconnect_min_s": 0.5, "reconnect_max_s": 5.0},
+                     "reconnect_min_s": 0.5, "reconnect_max_s": 5.0,
+                     "boot_spread_s": 0.0},  # one hub, maybe on a Pi booted a minute ago: no fleet to spread
         "alerts": {"ack_timeout_s": 10.0},
         "storage": {"path": str(workdir / "carehub.db")},
         "rflink": {"enabled": True, "port": str(rflink_link), "reopen_min_s": 0.2, "reopen_max_s": 2.0},
