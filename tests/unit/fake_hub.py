@@ -99,7 +99,7 @@ class FakeHub:
         return {
             "platform": {"connected": self.connected, "broker": f"{'mqtts' if p.tls else 'mqtt'}://{p.host}:{p.port}",
                          "last_ack_wall": None, "last_connect_wall": None, "outbox_depth": self.outbox_depth,
-                         "in_flight": 0, "problem": None, "counters": {}},
+                         "in_flight": 0, "problem": None, "counters": {}, "boot_spread_remaining_s": None},
             "clock": {"synced": self.clock_synced, "wall": time.time()},
             "devices": self.registry.as_list(),
             "open_alerts": [
