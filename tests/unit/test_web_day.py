@@ -422,3 +422,13 @@ def test_battery_and_signal_say_ok_low_or_unknown(fields: dict[str, Any], batter
     assert f'class="ico ico-battery {battery}" role="img" aria-label="Battery"' in cell
     assert device_state.position(t_zh, device(kind="door", active=False)) == '<span class="dstate">关着</span>'
     assert device_state.position(t_en, device(kind="pir", active=True)) == ""
+
+
+async def test_names_from_the_journal_are_escaped_in_the_drawing(tech: Page[FakeHub]) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    tech.hub.activity.add(rows((NOW - 60, evil, "motion", evil, {"active": True}),
+                               (NOW - 30, "door", "door", "entrance", {"active": True})))
+    tech.hub.timeline_alerts = [{"type": evil, "severity": "urgent", "room": evil, "raised_wall": NOW - 40}]
+    _, html = await tech.get("/status")
+    assert evil not in html and "onerror=\"alert" not in html
+    assert "&lt;img src=x onerror=" in html  # shown, as text
