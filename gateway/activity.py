@@ -45,6 +45,7 @@ class ActivityLog:
     last_id: int = 0
     last_sign: tuple[float, str, str] | None = None  # (wall, kind, room)
     last_device: str = ""
+    _marks: tuple[tuple[Any, ...], dict[str, list[dict[str, Any]]]] | None = field(default=None, repr=False)
 
     def add(self, rows: Iterable[tuple[int, float, str, str, str | None, dict[str, Any]]]) -> None:
         """Journal rows (id, wall, device, kind, room, detail) in id order."""
@@ -92,7 +93,13 @@ class ActivityLog:
             totals[room] = totals.get(room, 0) + sum(cells)
         rooms = sorted(totals, key=lambda r: (-totals[r], r))
         today_date, now_slot = local_day_and_slot(now)
-        marks = _alert_marks(alerts)
+        listed = list(alerts)
+        # The alerts change when one is raised: their marks are worked out again only then.
+        alerts_key = (len(listed), min((float(a["raised_wall"]) for a in listed), default=0.0),
+                      max((float(a["raised_wall"]) for a in listed), default=0.0), today_date)
+        if self._marks is None or self._marks[0] != alerts_key:
+            self._marks = (alerts_key, _alert_marks(listed))
+        marks = self._marks[1]
         out = []
         for date in dates:
             per_room = {room: cells for (d, room), cells in self.counts.items() if d == date}
@@ -101,7 +108,7 @@ class ActivityLog:
         # What the drawing depends on: the page redraws the strips only when this changes.
         key = (self.last_id, today_date, now_slot, tuple(outings),
                tuple(sorted((d, r, sum(c)) for (d, r), c in self.counts.items())),
-               tuple((float(a["raised_wall"]), str(a["type"])) for a in alerts))
+               alerts_key)
         return {"days": out, "rooms": rooms, "now_slot": now_slot, "slots": SLOTS, "key": key}
 
 
