@@ -78,6 +78,7 @@ class Shots:
         self.taken: list[Path] = []
 
     def __call__(self, name: str) -> None:
+        self.page.wait_for_load_state()  # after a click on a link: the new page with its stylesheet
         for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
             self.page.set_viewport_size(size)
             if label == "phone":
