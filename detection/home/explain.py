@@ -57,7 +57,8 @@ def now_view(m: HomeMonitor, at: Stamp) -> dict[str, Any]:
         return out
     hour = int((last.local % 86400) // 3600)
     floor, ceiling, default, dwell = m._rails(last.context, hour)
-    limit = m.gaps.limit(last.context, hour, floor, ceiling, default)
+    model = m.still if "#~presence." in last.context else m.gaps  # a radar sees her in the bathroom
+    limit = model.limit(last.context, hour, floor, ceiling, default)
     away = m._away_since is not None
     bound = (m.s.away_ceiling_min if away else m.s.inactivity_ceiling_min) * 60
     silence = max(0.0, at.t - last.t)
