@@ -44,6 +44,17 @@ def urgent_waiting(store: Store, sent_from_memory: bool) -> str | None:
     return None
 
 
+async def woken_within(wake: asyncio.Event, limit_s: float) -> bool:
+    """Whether ``wake`` was set within ``limit_s``. asyncio.timeout, not wait_for: Python 3.11's
+    wait_for loses a cancellation that lands as the event is set (gh-86296)."""
+    try:
+        async with asyncio.timeout(limit_s):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 async def wait_for_turn(gate: BootGate, wake: asyncio.Event, counters: Counter[str], window_s: float,
                         urgent: Callable[[], str | None]) -> None:
     if gate.delay_s <= 0:
@@ -57,8 +68,5 @@ async def wait_for_turn(gate: BootGate, wake: asyncio.Event, counters: Counter[s
             log.info("uplink.boot_spread_skipped", reason=reason, remaining_s=round(remaining, 1))
             return
         wake.clear()  # set again by the next alert queued; connecting sets it anyway
-        try:
-            await asyncio.wait_for(wake.wait(), remaining)
-        except TimeoutError:
-            pass
+        await woken_within(wake, remaining)
     counters["boot_spread_waited"] += 1

@@ -136,7 +136,8 @@ class Uplink(OutboxSender):
     async def wait_connected(self, timeout_s: float) -> bool:
         """True once the broker accepted a connection with these settings, False after ``timeout_s``."""
         try:
-            await asyncio.wait_for(self._connected_once.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._connected_once.wait()
         except TimeoutError:
             return False
         return True

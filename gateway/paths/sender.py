@@ -125,14 +125,15 @@ class AlertSender:
                 continue
             self.wake.clear()
             try:
-                await asyncio.wait_for(self.wake.wait(), 0.5)
+                async with asyncio.timeout(0.5):
+                    await self.wake.wait()
             except TimeoutError:
                 pass
 
     async def _modem_send(self, number: str, text: str) -> tuple[list[int] | None, str | None]:
         try:
-            refs = await asyncio.wait_for(self.modem.send_sms(number, text),
-                                          self.cfg.send_timeout_s + TIMEOUT_MARGIN_S)
+            async with asyncio.timeout(self.cfg.send_timeout_s + TIMEOUT_MARGIN_S):
+                refs = await self.modem.send_sms(number, text)
             return refs, None
         except ModemError as exc:
             return None, exc.reason

@@ -60,13 +60,12 @@ def run_wait(gate: BootGate, clock: FakeClock, monkeypatch, urgent_at: float | N
     monkeypatch.setattr(first_connect.time, "monotonic", clock.monotonic)
     counters: Counter[str] = Counter()
 
-    async def fake_wait_for(aw, limit):  # the wake never comes by itself: time passes instead
-        aw.close()
+    async def fake_woken_within(wake, limit):  # the wake never comes by itself: time passes instead
         step = limit if urgent_at is None else min(limit, max(urgent_at - clock.now, 0.0))
         clock.now += step
-        raise TimeoutError
+        return False
 
-    monkeypatch.setattr(first_connect.asyncio, "wait_for", fake_wait_for)
+    monkeypatch.setattr(first_connect, "woken_within", fake_woken_within)
     urgent = (lambda: None) if urgent_at is None else (
         lambda: "alert_waiting" if clock.now >= urgent_at else None)
     asyncio.run(wait_for_turn(gate, asyncio.Event(), counters, 120.0, urgent))
@@ -107,3 +106,13 @@ def test_no_more_than_ten_connection_attempts_in_any_minute_whatever_the_backoff
         in_minute = sum(1 for a in attempts[i:] if a < start + 60.0)
         assert in_minute <= ATTEMPTS_PER_MINUTE < 15, "under EMQX's default flapping limit"
     assert len(attempts) >= 95, "and the budget is used, not wasted"
+
+
+def test_woken_within_says_whether_the_wake_came_in_time():
+    async def both() -> tuple[bool, bool]:
+        wake = asyncio.Event()
+        late = await first_connect.woken_within(wake, 0.01)
+        asyncio.get_running_loop().call_later(0.01, wake.set)
+        return late, await first_connect.woken_within(wake, 5.0)
+
+    assert asyncio.run(both()) == (False, True)
