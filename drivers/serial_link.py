@@ -58,6 +58,7 @@ class _Protocol(asyncio.Protocol):
 
 
 Session = Callable[[asyncio.Transport], Coroutine[Any, Any, None]]
+SESSION_STOP_S = 5.0  # how long a session may take to end once the port is closed
 
 
 class SerialLink:
@@ -143,7 +144,14 @@ class SerialLink:
             finally:
                 if session is not None:
                     session.cancel()
-                    await asyncio.gather(session, return_exceptions=True)
+                    # Bounded: a session that lost its cancellation (Python 3.11's wait_for can)
+                    # must not keep the port closed for ever.
+                    await asyncio.wait({session}, timeout=SESSION_STOP_S)
+                    if not session.done():
+                        self.counters["session_stuck"] += 1
+                        self._log.error(f"{self._name}.session_stuck", **self._fields, port=self.port)
+                    elif not session.cancelled():
+                        session.exception()  # retrieved: its end is the port's, already logged
                 transport.close()
                 self._transport = None
                 self.connected = False

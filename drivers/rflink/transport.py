@@ -133,7 +133,8 @@ class RflinkDriver:
             self._pong.clear()
             transport.write(b"10;PING;\r\n")
             try:
-                await asyncio.wait_for(self._pong.wait(), self._ping_timeout)
+                async with asyncio.timeout(self._ping_timeout):  # not wait_for: 3.11 can lose a cancel
+                    await self._pong.wait()
             except TimeoutError:
                 self.counters["ping_timeout"] += 1
                 log.warning("rflink.no_pong", port=self.port, timeout_s=self._ping_timeout)

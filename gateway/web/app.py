@@ -202,7 +202,8 @@ async def events_stream(request: web.Request) -> web.StreamResponse:
         await response.write(b": hello\n\n")
         while True:
             try:
-                ev = await asyncio.wait_for(q.get(), 15.0)
+                async with asyncio.timeout(15.0):  # not wait_for: 3.11 can lose a cancel, and an event
+                    ev = await q.get()
             except TimeoutError:
                 if _session(request) is None:  # logged out, expired, or the password was reset
                     break

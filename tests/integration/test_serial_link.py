@@ -79,3 +79,39 @@ async def test_reads_writes_reopens_after_a_session_closes_and_survives_an_unplu
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         dev.unplug()
+
+
+async def test_a_session_that_will_not_end_does_not_keep_the_port_closed(tmp_path, monkeypatch):
+    """A session that lost its cancellation (3.11's wait_for can) is given up on, logged, and the port reopened."""
+    import drivers.serial_link as serial_link
+
+    monkeypatch.setattr(serial_link, "SESSION_STOP_S", 0.2)
+    dev = _Pty(tmp_path / "serial-by-id-rflink")
+    release = asyncio.Event()
+    started: Counter[str] = Counter()
+
+    async def stubborn(transport: asyncio.Transport) -> None:
+        started["n"] += 1
+        if started["n"] > 1:
+            await asyncio.Event().wait()
+        while not release.is_set():
+            try:
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                transport.close()
+                continue  # swallowed: what wait_for in 3.11 does when the awaited thing completes at once
+
+    link = SerialLink(str(dev.link), 57600, lambda data: None, log=structlog.get_logger("test"), name="rflink",
+                      session=stubborn, reopen_min_s=0.05, reopen_max_s=0.2)
+    dev.plug()
+    task = asyncio.create_task(link.run())
+    try:
+        await _until(lambda: link.connected and started["n"] == 1)
+        dev.unplug()
+        dev.plug()
+        await _until(lambda: link.counters["session_stuck"] == 1 and started["n"] >= 2 and link.connected)
+    finally:
+        release.set()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        dev.unplug()
