@@ -19,14 +19,13 @@ import functools
 import os
 import random
 import select
-import termios
 import threading
 import time
-import tty
 from collections.abc import Callable
 from pathlib import Path
 
 from drivers.modem.pdu import encode_deliver
+from simulators import pty_device
 from simulators.modem_sms import SentMessages, SentSms, SimStorage
 
 CTRL_Z, ESC = 0x1A, 0x1B
@@ -85,8 +84,7 @@ class ModemEmulator:
 
     def vanish(self) -> None:
         """Unplug: the link goes away and the open port errors out."""
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        pty_device.unplug_link(self.link)
         self._close()
 
     def reappear(self) -> None:
@@ -96,30 +94,17 @@ class ModemEmulator:
         self.vanish()
 
     def _open(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        master, slave = pty_device.plug(self.link)
         os.set_blocking(master, False)
         self._master, self._slave = master, slave
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.link)
         self._running = True
         self._thread = threading.Thread(target=self._read_loop, args=(master,), daemon=True)
         self._thread.start()
 
     def _close(self) -> None:
         self._running = False
-        with self._lock:
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._master = self._slave = None
+        pty_device.close_ends(self._lock, self._master, self._slave)
+        self._master = self._slave = None
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
         self._thread = None

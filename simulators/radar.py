@@ -8,17 +8,15 @@ outside; ``vanish``/``reappear`` imitate pulling the USB adapter and putting it 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import select
-import termios
 import threading
-import tty
 from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.radar import ld2410, mr60fda2
 from drivers.radar.ld2410 import TargetReport, TargetState
+from simulators import pty_device
 
 STATES = ("none", "moving", "still")
 _TARGET = {"none": TargetState.NONE, "moving": TargetState.MOVING, "still": TargetState.STILL}
@@ -88,8 +86,7 @@ class RadarEmulator:
             os.write(self._master, data)
 
     def vanish(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        pty_device.unplug_link(self.link)
         self._close()
 
     def reappear(self) -> None:
@@ -99,17 +96,8 @@ class RadarEmulator:
         self.vanish()
 
     def _open(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        master, slave = pty_device.plug(self.link)
         self._master, self._slave = master, slave
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(os.ttyname(slave), tmp)
-        os.replace(tmp, self.link)
         self._running = True
         self._thread = threading.Thread(target=self._report_loop, args=(master,), daemon=True)
         self._thread.start()
@@ -117,12 +105,8 @@ class RadarEmulator:
     def _close(self) -> None:
         self._running = False
         self._wake.set()
-        with self._lock:
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._master = self._slave = None
+        pty_device.close_ends(self._lock, self._master, self._slave)
+        self._master = self._slave = None
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None

@@ -11,15 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import termios
 import threading
 import time
 import tomllib
-import tty
 from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.rflink.codec import encode_frame
+from simulators import pty_device
 
 BANNER = b"20;00;Nodo RadioFrequencyLink - RFLink Gateway V1.1 - R48;\r\n"
 
@@ -52,18 +51,8 @@ class RflinkEmulator:
         return self
 
     def _open(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        attrs = termios.tcgetattr(slave)
-        attrs[3] &= ~termios.ECHO
-        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        master, slave = pty_device.plug(self.link)
         self._master, self._slave = master, slave
-        path = os.ttyname(slave)
-        tmp = self.link.with_name(self.link.name + ".new")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        os.symlink(path, tmp)
-        os.replace(tmp, self.link)
         self._running = True
         self._reader = threading.Thread(target=self._read_loop, args=(master,), daemon=True)
         self._reader.start()
@@ -71,26 +60,20 @@ class RflinkEmulator:
 
     def vanish(self) -> None:
         """Unplug: the link goes away and the open port errors out."""
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        pty_device.unplug_link(self.link)
         self._close()
 
     def reappear(self) -> None:
         self._open()
 
     def stop(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.link.unlink()
+        pty_device.unplug_link(self.link)
         self._close()
 
     def _close(self) -> None:
         self._running = False
-        with self._lock:
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._master = self._slave = None
+        pty_device.close_ends(self._lock, self._master, self._slave)
+        self._master = self._slave = None
         if self._reader is not None:
             self._reader.join(timeout=2)
             self._reader = None
