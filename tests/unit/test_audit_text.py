@@ -5,23 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.config import to_data, validate
 from gateway.web import i18n
-from gateway.web.app import make_app
 from gateway.web.audit import SECRET_MARK, changes
 from gateway.web.audit_text import entry_view
 from gateway.web.forms import SECRETS
 from tests.unit.fake_hub import FakeHub
-from tests.unit.test_web import Page, make_fake_hub
+from tests.unit.test_web import Page
 
 
 def t_of(lang: str) -> Any:
@@ -105,13 +100,6 @@ def test_any_entry_in_the_file_renders_as_lines(changes_: Any, who: str, action:
     assert entry_view(t_of("en"), {"changes": 5, "who": None})["lines"] == []  # a line no hub wrote
 
 
-@pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    hub = make_fake_hub(tmp_path)
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
-        yield page
 
 
 async def test_the_audit_page_says_what_changed_in_the_page_s_language(tech: Page[FakeHub]) -> None:

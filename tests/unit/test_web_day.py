@@ -10,36 +10,25 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from detection.events import Contact, Motion, Stamp, Tick
 from detection.home.explain import now_view
 from detection.home.monitor import HomeMonitor
 from gateway.activity import SLOTS, ActivityLog, is_sign_of_life, local_day_and_slot
 from gateway.web import day_view, forms, i18n
-from gateway.web.app import make_app
 from gateway.web.sections import DETECTION_SECTIONS, sections
 from gateway.web.text import ago, duration, field_help
 from tests.unit.fake_hub import FakeHub
-from tests.unit.test_web import Page, make_fake_hub, make_hub
+from tests.unit.test_web import Page, make_hub
 
 NOW = time.time()
 HOUR = 3600.0
 
 
-@pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    """The page against the fake hub, logged in."""
-    hub = make_fake_hub(tmp_path)
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
-        yield page
 
 
 def t_en(key: str, **kw: Any) -> str:

@@ -15,34 +15,21 @@ import json
 import os
 import stat
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import structlog
-from aiohttp.test_utils import TestClient, TestServer
 
 from detection.events import Stamp
 from drivers.rflink import RflinkDriver
 from gateway.store import Store
 from gateway.web import audit
-from gateway.web.app import make_app
 from gateway.web.audit import AuditLog
 from gateway.web.security import MAX_SESSION_S, LoginLimiter, Sessions
 from tests.unit.fake_hub import FakeHub
-from tests.unit.test_web import Page, _pem_pair, make_fake_hub
-
-
-@pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    hub = make_fake_hub(tmp_path)
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
-        yield page
-
+from tests.unit.test_web import Page, _pem_pair
 
 # --- logins --------------------------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,11 +29,11 @@ from gateway.learn import KEPT, HeardCodes
 from gateway.learn_kinds import guess
 from gateway.radar_probe import probe, serial_problem
 from gateway.web import forms, i18n
-from gateway.web.app import make_app
 from gateway.web.learn_pages import entry_view
 from gateway.web.rooms import room_id
+from tests.unit.conftest import logged_in
 from tests.unit.fake_hub import FakeHub
-from tests.unit.test_web import Page, make_fake_hub
+from tests.unit.test_web import Page
 
 AT = Stamp(100.0, 100.0, True)
 KERUI_MOTION = ('{"time" : "2022-03-23 20:11:54.643434", "protocol" : 68, "model" : "Kerui-Security", '
@@ -220,10 +219,7 @@ def test_a_new_room_typed_in_words_becomes_an_id(typed: str, expected: str | Non
 
 @pytest.fixture
 async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    hub = make_fake_hub(tmp_path, zigbee2mqtt={"enabled": True}, rtl433={"enabled": True})
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
+    async with logged_in(tmp_path, zigbee2mqtt={"enabled": True}, rtl433={"enabled": True}) as page:
         yield page
 
 

@@ -15,14 +15,12 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.config.schema import PlatformConfig
 from gateway.probe import PROBE_NO_CONNECT, probe_broker
@@ -40,17 +38,6 @@ from gateway.web.limits import (
 from gateway.web.listener import GuardedSite
 from tests.unit.fake_hub import FakeHub
 from tests.unit.test_web import PASSWORD, Page, make_fake_hub
-
-
-@pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    """A hub whose page has been set up, and a browser logged in to it."""
-    hub = make_fake_hub(tmp_path)
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
-        yield page
-
 
 # --- connections at accept ----------------------------------------------------------------------
 

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.store import AlertRow
-from gateway.web.app import make_app
 from tests.unit.fake_hub import FakeHub
-from tests.unit.test_web import Page, make_fake_hub
-
-
-@pytest.fixture
-async def tech(tmp_path: Path) -> AsyncIterator[Page[FakeHub]]:
-    hub = make_fake_hub(tmp_path)
-    async with TestClient(TestServer(make_app(hub), host="127.0.0.1")) as client:
-        page = Page(client, hub, tmp_path)
-        await page.set_up()
-        yield page
-
+from tests.unit.test_web import Page
 
 SOS_BED = {"original": "sos-bed", "id": "sos-bed", "name": "", "room": "bedroom", "kind": "sos",
            "protocol": "EV1527", "address": "0a1b2c", "switch": "01", "offline_after_s": "0",
