@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 
-from gateway.config import toml_edit
 from gateway.config.lines import key_lines, line_of
 from gateway.config.schema import Config
 from gateway.config.validation import (
@@ -102,6 +101,9 @@ def save_atomic(cfg: Config, path: str | os.PathLike[str]) -> None:
 
 def config_text(cfg: Config, previous: bytes | None) -> str:
     """The file's new text: ``previous`` with what changed written in, or a whole new file."""
+    # Here, not at the top: tomlkit is only needed to save, and a hub saves rarely (~1 MB of RSS).
+    from gateway.config import toml_edit
+
     new = to_data(cfg)
     if previous is None:
         return toml_edit.fresh(new)
