@@ -87,6 +87,25 @@ def measure(hubs: int, *, jitter: bool, window_s: float = 120.0, urgent_every: i
 
     import structlog
 
+    # The in-process run changes the process's logging (a test runs it beside others): put it back.
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    try:
+        return _measure(hubs, jitter=jitter, window_s=window_s, urgent_every=urgent_every, workers=workers,
+                        timeout_s=timeout_s, say=say)
+    finally:
+        structlog.configure(**config)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        gc.unfreeze()
+
+
+def _measure(hubs: int, *, jitter: bool, window_s: float, urgent_every: int, workers: int,
+             timeout_s: float | None, say: Callable[[str], None]) -> dict[str, Any]:
+    import logging
+
+    import structlog
+
     from gateway.logs import setup
     from simulators.fleet import FD_MARGIN, FDS_PER_HUB, BrokerConnections, fleet_broker, raise_fd_limit
     from simulators.platform import PlatformEmulator
@@ -94,7 +113,9 @@ def measure(hubs: int, *, jitter: bool, window_s: float = 120.0, urgent_every: i
     # Thousands of hubs share this process's one core: their info lines would be much of the run's
     # cost, so they are dropped before they are even formatted.
     setup("error")
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    # Not cached: a logger first used here must not keep the ERROR filter after the run.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
+                        cache_logger_on_first_use=False)
     fds = raise_fd_limit(hubs)
     if fds < hubs * FDS_PER_HUB + FD_MARGIN:
         say(f"warning: open files limited to {fds} (hard limit): about {(fds - FD_MARGIN) // FDS_PER_HUB} hubs "
