@@ -154,7 +154,7 @@ def test_new_platform_settings_apply_live_and_nothing_is_lost(tmp_path: Path, mo
                     assert r.status == 200 and "Saved and applied." in await r.text()
                 async with session.get(base + "/audit") as r:
                     text = await r.text()
-                    assert "platform.port" in text
+                    assert "Broker port" in text and "platform.port" not in text  # in words, not keys
                 return {}
 
         asyncio.run(main())
