@@ -459,3 +459,21 @@ async def test_learn_pages_render_in_both_languages_and_refuse_forgeries(tech: P
         status, _ = await tech.post(path, {"port": "/dev/ttyUSB0", "id": "x"}, csrf=False)
         assert status == 403, path
     assert tech.hub.radar_probes == [] and tech.hub.applied == []
+
+
+async def test_the_devices_page_lists_every_family_with_its_edit_page(tmp_path: Path) -> None:
+    families = {"zigbee_devices": [{"id": "hall-pir", "friendly_name": "hall pir", "kind": "pir", "room": "hall"}],
+                "rtl433_devices": [{"id": "door-balcony", "model": "Kerui-Security", "address": "0x1a2b",
+                                    "kind": "door", "room": "living"}],
+                "radars": [{"id": "radar-bath", "model": "ld2410", "port": "/dev/ttyUSB0", "room": "bathroom"}]}
+    async with logged_in(tmp_path, **families) as page:
+        _, text = await page.get("/devices")
+        assert "Zigbee, rtl_433 and radar sensors" in text
+        for href in ("/devices/zigbee?original=hall-pir", "/devices/rtl433?original=door-balcony",
+                     "/devices/radar?original=radar-bath"):
+            assert f'href="{href}"' in text
+        assert "Zigbee2MQTT hall pir" in text and "rtl_433 Kerui-Security 0x1a2b" in text
+        assert "ld2410 · /dev/ttyUSB0" in text and "Presence radar" in text
+    async with logged_in(tmp_path / "none") as page:
+        _, text = await page.get("/devices")
+        assert "Zigbee, rtl_433 and radar sensors" not in text  # no empty card for families the home lacks
