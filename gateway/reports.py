@@ -52,7 +52,9 @@ def hub_health(hub: Hub) -> dict[str, Any]:
         "uptime_s": round(hub.clock.uptime_s(), 1),
         "clock_synced": hub.clock.synced,
         "outbox_depth": hub.store.outbox_depth(),
-        "open_alerts": len(hub.policy.open_alerts()),
+        # Requests for a service are not alerts (docs/alerts.md): counted apart, as the status reply lists them.
+        "open_alerts": sum(1 for a in hub.policy.open_alerts() if a.type != "call_request"),
+        "open_requests": sum(1 for a in hub.policy.open_alerts() if a.type == "call_request"),
         "storage_failures": hub.policy.storage_failures,
         "devices_seen": sum(1 for v in seen.values() if v is not None),
         "devices_total": len(seen),
