@@ -137,7 +137,9 @@ def test_someone_still_in_the_bathroom_reaches_the_platform_as_room_dwell(
         assert alert["evidence"]["source"] == "radar" and alert["evidence"]["distance_m"] == 0.6
         assert alert["evidence"]["radar_says"] == "here"  # decided by the home monitor, the one place for it
         emu.set(state="moving", distance_m=2.5)  # she gets up and walks out: movement that goes somewhere
-        assert platform.wait_for(lambda p: len(p.alerts_of("room_dwell", state="cleared")) >= 1, timeout=40)
+        # Cleared at once when the radar's report shows her 1.9 m away; at the latest when the movement has
+        # lasted SETTLE_S (30 s) and the next 30 s detector tick sees it (a loaded CI machine once needed that).
+        assert platform.wait_for(lambda p: len(p.alerts_of("room_dwell", state="cleared")) >= 1, timeout=75)
         assert hub.stop() == 0
     finally:
         emu.stop()
