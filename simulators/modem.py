@@ -32,7 +32,7 @@ CTRL_Z, ESC = 0x1A, 0x1B
 __all__ = ["ModemEmulator", "SentSms"]
 
 
-class ModemEmulator:
+class ModemEmulator(pty_device.Pluggable):
     """Call ``start()``; then ``link`` is the path to configure as the modem's AT port."""
 
     def __init__(self, link: str | Path, *, operator: str = "CHINA MOBILE", csq: int = 20,
@@ -81,17 +81,6 @@ class ModemEmulator:
     def start(self) -> ModemEmulator:
         self._open()
         return self
-
-    def vanish(self) -> None:
-        """Unplug: the link goes away and the open port errors out."""
-        pty_device.unplug_link(self.link)
-        self._close()
-
-    def reappear(self) -> None:
-        self._open()
-
-    def stop(self) -> None:
-        self.vanish()
 
     def _open(self) -> None:
         master, slave = pty_device.plug(self.link)

@@ -44,3 +44,26 @@ def close_ends(lock: AbstractContextManager[Any], *fds: int | None) -> None:
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+
+class Pluggable:
+    """Plug, unplug and plug again: what every emulated serial device does the same way."""
+
+    link: Path
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def vanish(self) -> None:
+        """Unplug: the link goes away and the open port errors out."""
+        unplug_link(self.link)
+        self._close()
+
+    def reappear(self) -> None:
+        self._open()
+
+    def stop(self) -> None:
+        self.vanish()

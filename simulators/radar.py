@@ -43,7 +43,7 @@ def frames_for(model: str, scene: Scene, frame_id: int = 0) -> bytes:
     return mr60fda2.people(scene.state != "none", frame_id) + mr60fda2.fall(scene.fallen, frame_id + 1)
 
 
-class RadarEmulator:
+class RadarEmulator(pty_device.Pluggable):
     """Call ``start()``; then ``link`` is the path to configure as the radar's port."""
 
     def __init__(self, link: str | Path, model: str = "ld2410") -> None:
@@ -84,16 +84,6 @@ class RadarEmulator:
             if self._master is None:
                 raise RuntimeError("the emulated radar is unplugged")
             os.write(self._master, data)
-
-    def vanish(self) -> None:
-        pty_device.unplug_link(self.link)
-        self._close()
-
-    def reappear(self) -> None:
-        self._open()
-
-    def stop(self) -> None:
-        self.vanish()
 
     def _open(self) -> None:
         master, slave = pty_device.plug(self.link)

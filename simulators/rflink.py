@@ -30,7 +30,7 @@ class RadioCode:
     switch: str = ""
 
 
-class RflinkEmulator:
+class RflinkEmulator(pty_device.Pluggable):
     """Call ``start()``; then ``link`` is the path to configure as the RFLink port."""
 
     def __init__(self, link: str | Path, *, answer_ping: bool = True) -> None:
@@ -57,18 +57,6 @@ class RflinkEmulator:
         self._reader = threading.Thread(target=self._read_loop, args=(master,), daemon=True)
         self._reader.start()
         self.write_raw(BANNER)
-
-    def vanish(self) -> None:
-        """Unplug: the link goes away and the open port errors out."""
-        pty_device.unplug_link(self.link)
-        self._close()
-
-    def reappear(self) -> None:
-        self._open()
-
-    def stop(self) -> None:
-        pty_device.unplug_link(self.link)
-        self._close()
 
     def _close(self) -> None:
         self._running = False

@@ -18,21 +18,9 @@ from gateway.config.schema import AlertConfig
 from gateway.platform_changes import check
 from gateway.store import Store
 from gateway.topics import Topics
+from tests.unit.test_alert_policy import FakeClock
 
 AT = Stamp(50.0, 50.0)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.boot_id = "boot-1"
-        self.synced = True
-
-    def now(self) -> Stamp:
-        return Stamp(self.t, self.t)
-
-    def utc_of(self, stamp: Stamp) -> float:
-        return 1_700_000_000.0 + stamp.t
 
 
 @pytest.fixture
