@@ -12,6 +12,7 @@ import contextlib
 import os
 import termios
 import tty
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -46,16 +47,18 @@ def close_ends(lock: AbstractContextManager[Any], *fds: int | None) -> None:
                     os.close(fd)
 
 
-class Pluggable:
+class Pluggable(ABC):
     """Plug, unplug and plug again: what every emulated serial device does the same way."""
 
     link: Path
 
+    @abstractmethod
     def _open(self) -> None:
-        raise NotImplementedError
+        """Plug in (``plug``) and start answering."""
 
+    @abstractmethod
     def _close(self) -> None:
-        raise NotImplementedError
+        """Stop answering and close the pty's ends (``close_ends``)."""
 
     def vanish(self) -> None:
         """Unplug: the link goes away and the open port errors out."""
